@@ -1,0 +1,23 @@
+"""Synthetic scenes: seeded, vectorised sources of labelled spectrograms."""
+
+from __future__ import annotations
+
+from chirploc.synth.base import BLOCK, Scene
+from chirploc.synth.chirploc100k import ChirpLoc100KScene
+
+SCENES: dict[str, type[Scene]] = {"chirploc100k": ChirpLoc100KScene}
+
+
+def register_scene(cls: type[Scene]) -> type[Scene]:
+    SCENES[cls.name] = cls
+    return cls
+
+
+def get_scene(name: str, **params) -> Scene:
+    """The scene called `name`, built with `params` (e.g. min_chirps, max_chirps)."""
+    if name not in SCENES:
+        raise ValueError(f"unknown scene {name!r}: choose one of {', '.join(sorted(SCENES))}")
+    return SCENES[name](**params)
+
+
+__all__ = ["BLOCK", "SCENES", "Scene", "ChirpLoc100KScene", "get_scene", "register_scene"]
