@@ -120,7 +120,7 @@ def test_noise_and_ridge_levels_after_smoothing(big) -> None:
 def test_same_seed_same_bits_and_slices_agree_with_longer_runs() -> None:
     scene = get_scene("chirploc100k")
     a = scene.generate(BLOCK + 20, seed=11)
-    b = scene.generate(BLOCK + 20, seed=11)
+    b = scene.generate(BLOCK + 20, seed=11, threads=2)
     assert np.array_equal(a.values, b.values)
     part = scene.generate(20, seed=11, start=BLOCK - 5)
     assert np.array_equal(part.values, a.values[BLOCK - 5 : BLOCK + 15])

@@ -154,6 +154,23 @@ class Chirp:
         """Mean rate of frequency change over the chirp, in Hz/s."""
         return (self.end_freq_hz - self.start_freq_hz) / self.duration_s
 
+    def frequency_at(self, times_s: np.ndarray) -> np.ndarray:
+        """Instantaneous frequency (Hz) at absolute times (s), as scipy.signal.chirp defines
+        each method; NaN outside the chirp."""
+        times_s = np.asarray(times_s, dtype=np.float64)
+        t = times_s - self.start_time_s
+        t1, f0, f1 = self.duration_s, self.start_freq_hz, self.end_freq_hz
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.sweep == "linear":
+                f = f0 + (f1 - f0) * t / t1
+            elif self.sweep == "quadratic":
+                f = f0 + (f1 - f0) * (t / t1) ** 2
+            elif self.sweep == "exponential":
+                f = f0 * (f1 / f0) ** (t / t1) if f0 > 0 and f1 > 0 else f0 + (f1 - f0) * t / t1
+            else:  # hyperbolic
+                f = f0 * f1 * t1 / ((f0 - f1) * t + f1 * t1)
+        return np.where((t >= 0) & (t <= t1), f, np.nan)
+
 
 @dataclass(frozen=True)
 class ChirpEstimate(Chirp):

@@ -9,6 +9,7 @@ many workers.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -60,12 +61,24 @@ class Scene(ABC):
     def block(self, seed: int, block_index: int) -> SceneBatch:
         """Scenes [block_index*BLOCK, (block_index+1)*BLOCK) of this seed."""
 
-    def generate(self, n: int, seed: int = 0, start: int = 0) -> SceneBatch:
-        """Scenes [start, start+n) of this seed, identical to the same scenes of any longer run."""
+    def generate(self, n: int, seed: int = 0, start: int = 0, threads: int = 1) -> SceneBatch:
+        """Scenes [start, start+n) of this seed, identical to the same scenes of any longer run.
+
+        `threads` > 1 makes blocks concurrently (numpy's generators and scipy's
+        filters release the GIL); the result is the same for any thread count.
+        """
         n = check_count(n)
         start = check_count(start, "start")
+        if threads < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}")
         first, last = start // BLOCK, (start + max(n, 1) - 1) // BLOCK
-        batch = SceneBatch.concat([self.block(seed, b) for b in range(first, last + 1)])
+        indices = range(first, last + 1)
+        if threads == 1 or len(indices) == 1:
+            blocks = [self.block(seed, b) for b in indices]
+        else:
+            with ThreadPoolExecutor(threads) as pool:
+                blocks = list(pool.map(lambda b: self.block(seed, b), indices))
+        batch = SceneBatch.concat(blocks)
         offset = start - first * BLOCK
         return batch.select(slice(offset, offset + n))
 
