@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from chirploc.synth.base import BLOCK, Scene
 from chirploc.synth.chirploc100k import ChirpLoc100KScene
+from chirploc.synth.signal import SignalScene, spectrogram_of_signal
 
-SCENES: dict[str, type[Scene]] = {"chirploc100k": ChirpLoc100KScene}
+SCENES: dict[str, type[Scene]] = {"chirploc100k": ChirpLoc100KScene, "signal": SignalScene}
 
 
 def register_scene(cls: type[Scene]) -> type[Scene]:
@@ -20,4 +21,7 @@ def get_scene(name: str, **params) -> Scene:
     return SCENES[name](**params)
 
 
-__all__ = ["BLOCK", "SCENES", "Scene", "ChirpLoc100KScene", "get_scene", "register_scene"]
+__all__ = [
+    "BLOCK", "SCENES", "Scene", "ChirpLoc100KScene", "SignalScene", "get_scene", "register_scene",
+    "spectrogram_of_signal",
+]
