@@ -1,0 +1,270 @@
+"""The chirp localiser: a timm Vision Transformer, optional LoRA adapters (peft), and heads.
+
+The network sees a spectrogram as a one-channel image (each image standardised to
+zero mean and unit variance inside the network) and answers, per chirp slot:
+
+- four positions in units normalised by the image's own axes: start time and
+  duration as fractions of the time span, start and end frequency as fractions
+  of the frequency span (so any axes give seconds and hertz back);
+- a log-variance for each of them (its uncertainty, trained so as not to move the estimate);
+- sweep-type logits (`SWEEP_TYPES`) and a presence logit.
+
+A checkpoint is a folder with `model.safetensors` (the weights) and
+`config.json` (the `ModelConfig`, the axes it was trained on and how it was
+made). Nothing in it is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from chirploc.types import SWEEP_TYPES
+
+N_POSITIONS = 4  # start time, duration, start freq, end freq
+POSITION_NAMES = ("start_time", "duration", "start_freq", "end_freq")
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+FORMAT = "chirploc-model/1"
+
+
+class ModelError(ValueError):
+    """A model that cannot be built or loaded as asked: one line naming what and what to do."""
+
+
+@dataclass
+class LoraSettings:
+    """LoRA on the backbone (peft). `targets` name timm ViT modules: 'qkv' (the fused
+    attention projection), 'proj' (attention output), 'fc1'/'fc2' (the MLP)."""
+
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.1
+    targets: tuple[str, ...] = ("qkv",)
+
+    def __post_init__(self) -> None:
+        self.targets = tuple(self.targets)
+        if self.r < 1:
+            raise ModelError(f"LoRA rank must be at least 1, got {self.r}")
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to build the network again (weights aside)."""
+
+    backbone: str = "vit_tiny_patch16_224"
+    img_size: int = 128
+    in_chans: int = 1
+    patch_size: int | None = None  # None: the backbone's own
+    depth: int | None = None  # None: the backbone's own
+    max_chirps: int = 1
+    head_hidden: int = 256
+    token_features: int = 16  # per-token features kept for the spatially aware head
+    drop_path: float = 0.0
+
+    def timm_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"img_size": self.img_size, "in_chans": self.in_chans, "num_classes": 0}
+        if self.patch_size:
+            kwargs["patch_size"] = self.patch_size
+        if self.depth:
+            kwargs["depth"] = self.depth
+        if self.drop_path:
+            kwargs["drop_path_rate"] = self.drop_path
+        return kwargs
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def create_backbone(config: ModelConfig, pretrained: str | Path | None = None) -> nn.Module:
+    """The timm backbone, without classifier. `pretrained` is a local safetensors file
+    (timm adapts channels, patch grid and image size) or a timm/Hugging Face hub name."""
+    import timm
+
+    if not timm.is_model(config.backbone):
+        close = timm.list_models(f"*{config.backbone.split('_')[0]}*")[:6]
+        raise ModelError(
+            f"unknown backbone {config.backbone!r}: use a timm model name such as "
+            f"{', '.join(close) or 'vit_tiny_patch16_224'}"
+        )
+    kwargs = config.timm_kwargs()
+    if pretrained is None:
+        return timm.create_model(config.backbone, pretrained=False, **kwargs)
+    path = Path(pretrained)
+    if path.suffix == ".safetensors" or path.exists():
+        if not path.is_file():
+            raise ModelError(f"pretrained weights {path} not found: pass an existing .safetensors file")
+        return timm.create_model(
+            config.backbone, pretrained=True, pretrained_cfg_overlay={"file": str(path)}, **kwargs
+        )
+    try:
+        return timm.create_model(str(pretrained), pretrained=True, **kwargs)
+    except Exception as err:  # the hub is unreachable or the name is wrong
+        raise ModelError(
+            f"could not fetch pretrained weights {pretrained!r} from the hub ({type(err).__name__}); "
+            "offline, download them elsewhere and pass the local .safetensors file instead"
+        ) from err
+
+
+class ChirpLocNet(nn.Module):
+    """Backbone + heads. `forward(images [B, C, H, W])` returns a dict of tensors per slot."""
+
+    def __init__(self, config: ModelConfig, pretrained: str | Path | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.backbone = create_backbone(config, pretrained)
+        width = self.backbone.num_features
+        n_tokens = self.backbone.patch_embed.num_patches
+        self.token_proj = nn.Linear(width, config.token_features)
+        per_slot = 2 * N_POSITIONS + len(SWEEP_TYPES) + 1
+        self.head = nn.Sequential(
+            nn.LayerNorm(width + n_tokens * config.token_features),
+            nn.Linear(width + n_tokens * config.token_features, config.head_hidden),
+            nn.GELU(),
+            nn.Linear(config.head_hidden, config.max_chirps * per_slot),
+        )
+
+    @staticmethod
+    def standardise(images: torch.Tensor) -> torch.Tensor:
+        mean = images.mean(dim=(1, 2, 3), keepdim=True)
+        std = images.std(dim=(1, 2, 3), keepdim=True)
+        return (images - mean) / (std + 1e-6)
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        tokens = self.backbone.forward_features(self.standardise(images))  # [B, prefix + N, width]
+        prefix = getattr(self.backbone, "num_prefix_tokens", 1)
+        pooled = tokens[:, 0] if prefix else tokens.mean(1)
+        local = self.token_proj(tokens[:, prefix:]).flatten(1)
+        out = self.head(torch.cat([pooled, local], dim=1)).float()
+        out = out.view(images.shape[0], self.config.max_chirps, -1)
+        n_sweeps = len(SWEEP_TYPES)
+        return {
+            "positions": out[..., :N_POSITIONS],
+            "log_var": out[..., N_POSITIONS : 2 * N_POSITIONS].clamp(-14.0, 4.0),
+            "sweep_logits": out[..., 2 * N_POSITIONS : 2 * N_POSITIONS + n_sweeps],
+            "presence_logit": out[..., -1],
+        }
+
+
+def lora_wrap(net: ChirpLocNet, lora: LoraSettings) -> nn.Module:
+    """Freeze the network and add LoRA adapters (peft) on `lora.targets` in the backbone and on
+    the head's wide hidden layer; the small output layers train in full. The adapter is what
+    `save_pretrained` writes: a few hundred kB for a tiny ViT."""
+    from peft import LoraConfig, get_peft_model
+
+    names = {name.rsplit(".", 1)[-1] for name, _ in net.backbone.named_modules()}
+    missing = [t for t in lora.targets if t not in names]
+    if missing:
+        linear = sorted({n.rsplit(".", 1)[-1] for n, m in net.backbone.named_modules() if isinstance(m, nn.Linear)})
+        raise ModelError(
+            f"LoRA target(s) {', '.join(missing)} not in backbone {net.config.backbone}: "
+            f"choose among its linear layers {', '.join(linear)}"
+        )
+    config = LoraConfig(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        # a regex over module names: the chosen backbone layers and the head's hidden layer
+        target_modules=rf"(backbone\..*\.({'|'.join(lora.targets)})|head\.1)",
+        modules_to_save=["token_proj", "head.3"],
+    )
+    return get_peft_model(net, config)
+
+
+def count_parameters(module: nn.Module) -> tuple[int, int]:
+    """(trainable, total) parameter counts."""
+    total = sum(p.numel() for p in module.parameters())
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    return trainable, total
+
+
+def save_model(net: ChirpLocNet, folder: str | Path, extra: dict[str, Any] | None = None, half: bool = False) -> Path:
+    """Write `folder/model.safetensors` and `folder/config.json`. `half` stores fp16 weights
+    (half the size; loaded back to fp32)."""
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in net.state_dict().items()}
+    save_file(state, str(folder / WEIGHTS_FILE), metadata={"format": FORMAT})
+    meta = {"format": FORMAT, "model": asdict(net.config), **(extra or {})}
+    (folder / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+    return folder
+
+
+def read_config(folder: str | Path) -> dict[str, Any]:
+    folder = Path(folder)
+    path = folder / CONFIG_FILE
+    if not path.is_file():
+        raise ModelError(f"{folder} is not a chirploc model: it has no {CONFIG_FILE} (pass a folder written by `chirploc train`)")
+    try:
+        meta = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ModelError(f"{path} is not valid JSON ({err.msg} at line {err.lineno}): the checkpoint is corrupt") from err
+    if meta.get("format") != FORMAT or "model" not in meta:
+        raise ModelError(f"{path} is not a {FORMAT} config: pass a folder written by `chirploc train`")
+    return meta
+
+
+def load_net(folder: str | Path) -> tuple[ChirpLocNet, dict[str, Any]]:
+    """The network stored in `folder` (weights in fp32, eval mode) and its config."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    meta = read_config(folder)
+    config = ModelConfig.from_dict(meta["model"])
+    net = ChirpLocNet(config)
+    weights = folder / WEIGHTS_FILE
+    if not weights.is_file():
+        raise ModelError(f"{folder} has no {WEIGHTS_FILE}: the checkpoint is incomplete")
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ModelError(f"{weights} is corrupt or truncated ({err}): write the checkpoint again") from err
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    expected = net.state_dict()
+    wrong = [k for k, v in state.items() if k in expected and expected[k].shape != v.shape]
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    if wrong or missing or unexpected:
+        raise ModelError(
+            f"{weights} does not fit the architecture in its {CONFIG_FILE} ({len(missing)} missing, "
+            f"{len(unexpected)} unexpected, {len(wrong)} mis-shaped tensors, e.g. {(missing + unexpected + wrong)[0]}): "
+            "the two files come from different models"
+        )
+    net.load_state_dict(state)
+    return net.eval(), meta
+
+
+def default_model_dir() -> Path:
+    return Path(__file__).parent / "assets" / "default"
+
+
+def logits_to_probability(logit: torch.Tensor) -> torch.Tensor:
+    return torch.sigmoid(logit)
+
+
+def log_var_to_std(log_var: torch.Tensor) -> torch.Tensor:
+    return torch.exp(0.5 * log_var)
+
+
+__all__ = [
+    "ChirpLocNet",
+    "LoraSettings",
+    "ModelConfig",
+    "ModelError",
+    "count_parameters",
+    "default_model_dir",
+    "load_net",
+    "lora_wrap",
+    "read_config",
+    "save_model",
+]

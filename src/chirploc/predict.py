@@ -1,0 +1,131 @@
+"""Spectrograms in, ChirpEstimates (seconds, hertz, presence) out.
+
+`load_model()` gives the model shipped with the package; `load_model(path)` a
+model folder written by `chirploc train`, or a LoRA adapter folder written by
+`chirploc finetune` (it names its base model, which is loaded first).
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import torch
+
+from chirploc.encoding import decode, to_images
+from chirploc.model import ChirpLocNet, ModelError, default_model_dir, load_net
+from chirploc.types import ChirpEstimate, Spectrogram
+
+ADAPTER_CONFIG = "adapter_config.json"
+DEFAULT_MODEL_NAME = "default"
+
+
+class ChirpLocModel:
+    """A trained localiser with its metadata; `predict` takes spectrograms, arrays, signals or files."""
+
+    def __init__(self, net: ChirpLocNet, meta: dict[str, Any], source: Path) -> None:
+        self.net = net.eval()
+        self.meta = meta
+        self.source = source
+
+    @property
+    def config(self):
+        return self.net.config
+
+    def _outputs(self, values: np.ndarray, batch_size: int, precision: str) -> dict[str, torch.Tensor]:
+        cfg = self.config
+        chunks: list[dict[str, torch.Tensor]] = []
+        autocast = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
+        with torch.inference_mode(), autocast:
+            for lo in range(0, len(values), batch_size):
+                images = to_images(values[lo : lo + batch_size], cfg.img_size, cfg.in_chans)
+                chunks.append({k: v.float() for k, v in self.net(images).items()})
+        return {k: torch.cat([c[k] for c in chunks]) for k in chunks[0]}
+
+    def predict_spectrograms(
+        self, specs: Sequence[Spectrogram], batch_size: int = 64, precision: str = "fp32"
+    ) -> list[list[ChirpEstimate]]:
+        """Every chirp slot of every spectrogram, in its own seconds and hertz, most likely first."""
+        if not specs:
+            return []
+        results: list[list[ChirpEstimate]] = [[] for _ in specs]
+        groups: dict[tuple, list[int]] = {}
+        for i, spec in enumerate(specs):
+            key = (spec.values.shape, spec.time_range_s, spec.freq_range_hz)
+            groups.setdefault(key, []).append(i)
+        for (shape, time_range, freq_range), members in groups.items():
+            values = np.stack([np.asarray(specs[i].values, dtype=np.float32) for i in members])
+            if not np.isfinite(values).all():
+                raise ValueError("a spectrogram holds NaN or infinite values: clean or mask the input first")
+            outputs = self._outputs(values, batch_size, precision)
+            for j, i in enumerate(members):
+                slots = decode(outputs, time_range, freq_range, j)
+                results[i] = sorted(slots, key=lambda e: -e.presence)
+        return results
+
+    def predict(
+        self,
+        x: Spectrogram | np.ndarray | str | Path | Iterable[Spectrogram],
+        *,
+        time_range_s: tuple[float, float] | None = None,
+        freq_range_hz: tuple[float, float] | None = None,
+        fs_hz: float | None = None,
+    ) -> list[ChirpEstimate] | list[list[ChirpEstimate]]:
+        """Chirps in `x`, as ChirpEstimates (presence is the probability that each is there).
+
+        x: a Spectrogram; a 2-D array [freq, time] with `time_range_s` and `freq_range_hz`;
+        a 1-D signal with `fs_hz`; a file path (image, .npy, WAV, EDF); or a list of
+        Spectrograms (then one list of estimates per spectrogram).
+        """
+        if isinstance(x, Spectrogram):
+            return self.predict_spectrograms([x])[0]
+        if isinstance(x, (str, Path)):
+            from chirploc.inputs import InputOptions, read_input
+
+            windows = read_input(Path(x), InputOptions(time_range_s=time_range_s, freq_range_hz=freq_range_hz, fs_hz=fs_hz))
+            return [e for w in windows for e in self.predict_spectrograms([w.spectrogram])[0]]
+        if isinstance(x, np.ndarray):
+            if x.ndim == 2:
+                if time_range_s is None or freq_range_hz is None:
+                    raise ValueError("a 2-D array needs time_range_s and freq_range_hz (its axes' outer edges)")
+                return self.predict_spectrograms([Spectrogram.from_ranges(x, time_range_s, freq_range_hz)])[0]
+            if x.ndim == 1:
+                if fs_hz is None:
+                    raise ValueError("a 1-D signal needs fs_hz, its sampling rate in hertz")
+                from chirploc.synth.signal import spectrogram_of_signal
+
+                return self.predict_spectrograms([spectrogram_of_signal(x, fs_hz)])[0]
+            raise ValueError(f"an array input must be 2-D [freq, time] or a 1-D signal, got shape {x.shape}")
+        specs = list(x)
+        if not all(isinstance(s, Spectrogram) for s in specs):
+            raise TypeError("a list input must hold Spectrogram objects")
+        return self.predict_spectrograms(specs)
+
+
+def load_model(path: str | Path | None = None) -> ChirpLocModel:
+    """The shipped model (no argument or 'default'), a model folder, or a LoRA adapter folder."""
+    folder = default_model_dir() if path in (None, DEFAULT_MODEL_NAME) else Path(path)  # type: ignore[arg-type]
+    if not folder.exists():
+        raise ModelError(f"model {folder} not found: pass a folder written by `chirploc train` or `chirploc finetune`")
+    if (folder / ADAPTER_CONFIG).is_file():
+        return _load_adapter(folder)
+    net, meta = load_net(folder)
+    return ChirpLocModel(net, meta, folder)
+
+
+def _load_adapter(folder: Path) -> ChirpLocModel:
+    from peft import PeftModel
+
+    adapter_meta = json.loads((folder / ADAPTER_CONFIG).read_text())
+    base_name = adapter_meta.get("base_model_name_or_path") or DEFAULT_MODEL_NAME
+    # a base named by a relative path lives beside the adapter
+    base = load_model(base_name if base_name == DEFAULT_MODEL_NAME else folder / base_name)
+    try:
+        merged = PeftModel.from_pretrained(base.net, str(folder)).merge_and_unload()
+    except Exception as err:
+        raise ModelError(f"adapter {folder} does not fit its base model {base_name} ({err}): fine-tune it again") from err
+    meta = {**base.meta, "adapter": str(folder), "base": base_name}
+    return ChirpLocModel(merged.eval(), meta, folder)

@@ -1,0 +1,367 @@
+"""Training with Lightning: a LightningModule around `ChirpLocNet`, streamed or file data,
+checkpoints that resume, early stopping on a validation split, and export to a
+safetensors model folder.
+
+A run folder holds `checkpoints/` (Lightning's, for `--resume`: loaded with
+torch's weights-only loader, never a general unpickle), `metrics.csv` under
+`logs/`, and `model/`: the best network by validation loss as
+`model.safetensors` + `config.json`.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+
+from chirploc.encoding import encode_targets, spans, to_images
+from chirploc.model import ChirpLocNet, LoraSettings, ModelConfig, count_parameters, load_net, lora_wrap, save_model
+from chirploc.presets import SceneMix, TrainConfig
+from chirploc.synth import BLOCK, get_scene
+from chirploc.types import SceneBatch
+
+VAL_SEED_OFFSET = 1_000_003  # validation scenes come from seeds no training stream uses
+
+
+def batch_to_tensors(batch: SceneBatch, model: ModelConfig) -> dict[str, torch.Tensor]:
+    spec = batch.spectrogram(0)
+    origin, scale = spans(spec.time_range_s, spec.freq_range_hz)
+    return {
+        "images": to_images(batch.values, model.img_size, model.in_chans),
+        **encode_targets(batch, model.max_chirps),
+        "scale": torch.as_tensor(np.broadcast_to(scale, (len(batch), 4)).copy(), dtype=torch.float32),
+    }
+
+
+def _shard() -> tuple[int, int]:
+    info = get_worker_info()
+    worker, workers = (info.id, info.num_workers) if info else (0, 1)
+    rank, world = 0, 1
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return rank * workers + worker, world * workers
+
+
+class MixedSceneStream(IterableDataset):
+    """Endless training batches from a weighted mix of scenes, fresh scenes every step.
+
+    Mixed block j is scene `schedule[j % len(schedule)]`'s block j of its own seed, so
+    every process (worker or DDP rank) takes different blocks and a resumed run
+    starts at `first_block` instead of seeing the same scenes again.
+    """
+
+    def __init__(self, mix: list[SceneMix], seed: int, batch_size: int, model: ModelConfig, first_block: int = 0) -> None:
+        self.scenes = [get_scene(m.name, **m.params) for m in mix]
+        self.schedule = [i for i, m in enumerate(mix) for _ in range(m.weight)]
+        self.seed, self.batch_size, self.model, self.first_block = seed, batch_size, model, first_block
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        index, count = _shard()
+        pending: list[dict[str, torch.Tensor]] = []
+        held = 0
+        for j in range(self.first_block + index, 2**62, count):
+            k = self.schedule[j % len(self.schedule)]
+            block = self.scenes[k].block(self.seed + 7919 * k, j)
+            tensors = batch_to_tensors(block, self.model)
+            perm = torch.randperm(BLOCK, generator=torch.Generator().manual_seed(j))
+            pending.append({name: t[perm] for name, t in tensors.items()})
+            held += BLOCK
+            while held >= self.batch_size:
+                merged = {name: torch.cat([p[name] for p in pending]) for name in pending[0]}
+                yield {name: t[: self.batch_size] for name, t in merged.items()}
+                pending, held = [{name: t[self.batch_size :] for name, t in merged.items()}], held - self.batch_size
+
+
+def validation_tensors(mix: list[SceneMix], n: int, seed: int, model: ModelConfig) -> list[dict[str, torch.Tensor]]:
+    """A fixed validation set: n scenes split over the mix's scene kinds."""
+    parts = []
+    for k, m in enumerate(mix):
+        count = max(1, n // len(mix))
+        batch = get_scene(m.name, **m.params).generate(count, seed=seed + VAL_SEED_OFFSET + k)
+        parts.append(batch_to_tensors(batch, model))
+    return parts
+
+
+class TensorBatches(torch.utils.data.Dataset):
+    """Fixed tensors served in batches (validation, or a data set read from files)."""
+
+    def __init__(self, parts: list[dict[str, torch.Tensor]], batch_size: int) -> None:
+        self.items = []
+        for part in parts:
+            n = len(part["images"])
+            for lo in range(0, n, batch_size):
+                self.items.append({name: t[lo : lo + batch_size] for name, t in part.items()})
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return self.items[i]
+
+
+def chirp_loss(outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """L1 on axis-normalised positions, Gaussian NLL for the uncertainty (on a detached
+    estimate, so it never pulls the estimate), cross-entropy for the sweep type and
+    binary cross-entropy for presence. Positions count only where a chirp is."""
+    present = batch["present"]
+    weight = present / present.sum().clamp(min=1.0)
+    error = outputs["positions"] - batch["positions"]
+    l1 = (error.abs().sum(-1) * weight).sum()
+    log_var = outputs["log_var"]
+    nll = ((0.5 * (log_var + error.detach() ** 2 / log_var.exp())).sum(-1) * weight).sum()
+    mask = present > 0
+    ce = F.cross_entropy(outputs["sweep_logits"][mask], batch["sweep"][mask]) if mask.any() else l1 * 0
+    bce = F.binary_cross_entropy_with_logits(outputs["presence_logit"], present)
+    total = 10 * l1 + 0.05 * nll + 0.2 * ce + 0.5 * bce
+    return {"loss": total, "l1": l1, "nll": nll, "sweep_ce": ce, "presence_bce": bce}
+
+
+class ChirpLocModule(L.LightningModule):
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__()
+        self.save_hyperparameters({"config": config})
+        self.cfg = TrainConfig.from_dict(config)
+        net = ChirpLocNet(self.cfg.model, pretrained=_timm_pretrained(self.cfg.pretrained))
+        if self.cfg.pretrained and Path(self.cfg.pretrained, "config.json").is_file():
+            base, _ = load_net(self.cfg.pretrained)
+            net.load_state_dict(base.state_dict())
+        self.net = lora_wrap(net, self.cfg.lora) if self.cfg.lora else net
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.net(images)
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        losses = chirp_loss(self(batch["images"]), batch)
+        self.log_dict({f"train_{k}": v for k, v in losses.items()}, prog_bar=False, batch_size=len(batch["images"]))
+        self.log("loss", losses["loss"], prog_bar=True, logger=False)
+        return losses["loss"]
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        outputs = self(batch["images"])
+        losses = chirp_loss(outputs, batch)
+        n = len(batch["images"])
+        self.log("val_loss", losses["loss"], prog_bar=True, batch_size=n, sync_dist=True)
+        present = batch["present"][:, 0] > 0
+        abs_err = ((outputs["positions"][:, 0] - batch["positions"][:, 0]).abs() * batch["scale"])[present]
+        if len(abs_err):
+            for j, name in enumerate(("start_time_s", "duration_s", "start_freq_hz", "end_freq_hz")):
+                self.log(f"val_mae_{name}", abs_err[:, j].mean(), batch_size=int(present.sum()), sync_dist=True)
+
+    def configure_optimizers(self):  # type: ignore[override]
+        params = [p for p in self.parameters() if p.requires_grad]
+        opt = torch.optim.AdamW(params, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
+        if self.cfg.scheduler == "plateau":
+            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                opt, factor=self.cfg.plateau_factor, patience=self.cfg.plateau_patience
+            )
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": "val_loss", "interval": "epoch"}}
+        warm, total = self.cfg.warmup_steps, max(self.cfg.max_steps, 1)
+
+        def factor(step: int) -> float:
+            if step < warm:
+                return (step + 1) / warm
+            return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
+
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    def plain_net(self) -> ChirpLocNet:
+        """The network without peft wrappers (LoRA merged into the weights)."""
+        if self.cfg.lora:
+            import copy
+
+            return copy.deepcopy(self.net).merge_and_unload()
+        return self.net
+
+
+def _timm_pretrained(pretrained: str | None) -> str | None:
+    """What timm should load: a .safetensors file or a hub name (a chirploc folder loads after)."""
+    if pretrained is None or Path(pretrained, "config.json").is_file():
+        return None
+    return pretrained
+
+
+class ChirpLocData(L.LightningDataModule):
+    def __init__(self, cfg: TrainConfig, files: SceneBatch | None = None) -> None:
+        super().__init__()
+        self.cfg, self.files = cfg, files
+
+    def setup(self, stage: str | None = None) -> None:
+        cfg = self.cfg
+        if self.files is None:
+            self.val_parts = validation_tensors(cfg.scenes, cfg.val_size, cfg.seed, cfg.model)
+            return
+        n = len(self.files)
+        n_val = max(1, min(cfg.val_size, n // 10))
+        rng = np.random.default_rng(cfg.seed)
+        order = rng.permutation(n)
+        self.val_parts = [batch_to_tensors(self.files.select(np.sort(order[:n_val])), cfg.model)]
+        self.train_part = batch_to_tensors(self.files.select(np.sort(order[n_val:])), cfg.model)
+
+    def train_dataloader(self) -> DataLoader:
+        cfg = self.cfg
+        if self.files is not None:
+            part = self.train_part
+            data = torch.utils.data.TensorDataset(*part.values())
+            keys = list(part)
+            return DataLoader(
+                data, batch_size=cfg.batch_size, shuffle=True, drop_last=len(data) > cfg.batch_size,
+                collate_fn=lambda rows: {k: torch.stack([r[i] for r in rows]) for i, k in enumerate(keys)},
+                generator=torch.Generator().manual_seed(cfg.seed),
+            )
+        step = self.trainer.global_step if self.trainer else 0
+        world = self.trainer.world_size if self.trainer else 1
+        first_block = step * cfg.batch_size * world // BLOCK + (1 if step else 0)
+        stream = MixedSceneStream(cfg.scenes, cfg.seed, cfg.batch_size, cfg.model, first_block)
+        return DataLoader(stream, batch_size=None, num_workers=cfg.num_workers, persistent_workers=cfg.num_workers > 0)
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(TensorBatches(self.val_parts, 256), batch_size=None)
+
+
+def auto_precision(precision: str) -> str:
+    """bf16 where the hardware runs it (this CPU, recent GPUs), fp16 with loss scaling on older GPUs."""
+    if precision != "auto":
+        return precision
+    if torch.cuda.is_available():
+        return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
+    return "bf16-mixed"
+
+
+def train(
+    cfg: TrainConfig,
+    out: str | Path,
+    resume: bool = False,
+    files: SceneBatch | None = None,
+    devices: int | str = 1,
+    num_nodes: int = 1,
+    strategy: str = "auto",
+    accelerator: str = "auto",
+    progress: bool = True,
+    command: str | None = None,
+) -> Path:
+    """Train (or resume) a run in `out`; returns `out/model`, the best network by validation loss."""
+    from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+
+    out = Path(out)
+    ckpt_dir = out / "checkpoints"
+    last = ckpt_dir / "last.ckpt"
+    if out.exists() and any(out.iterdir()) and not resume:
+        raise ValueError(f"--out {out} already holds a run: pass --resume to continue it, or choose a new folder")
+    if resume and not last.is_file():
+        raise FileNotFoundError(f"--resume: {last} not found, so there is nothing to continue in {out}")
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    module = ChirpLocModule(cfg.to_dict())
+    trainable, total = count_parameters(module.net)
+    print(f"model: {cfg.model.backbone} ({total / 1e6:.2f} M parameters, {trainable / 1e6:.3f} M trainable)", file=sys.stderr)
+    loggers: list[Any] = [CSVLogger(str(out), name="logs", version="")]
+    try:
+        from lightning.pytorch.loggers import TensorBoardLogger
+        import tensorboard  # noqa: F401
+
+        loggers.append(TensorBoardLogger(str(out), name="tensorboard", version=""))
+    except ImportError:
+        pass
+    best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val_loss", mode="min", save_top_k=1)
+    periodic = ModelCheckpoint(
+        dirpath=ckpt_dir, filename="step", every_n_train_steps=cfg.checkpoint_every_steps, save_last=True,
+        save_top_k=1, enable_version_counter=False,
+    )
+    trainer = L.Trainer(
+        accelerator=accelerator,
+        devices=devices,
+        num_nodes=num_nodes,
+        strategy=strategy,
+        precision=auto_precision(cfg.precision),  # type: ignore[arg-type]
+        max_steps=cfg.max_steps,
+        max_time={"minutes": cfg.max_minutes} if cfg.max_minutes else None,
+        val_check_interval=cfg.val_every_steps if files is None else None,
+        check_val_every_n_epoch=None if files is None else 1,
+        callbacks=[
+            best, periodic,
+            EarlyStopping(monitor="val_loss", mode="min", patience=cfg.early_stop_patience),
+            LearningRateMonitor(logging_interval="step"),
+        ],
+        logger=loggers,
+        enable_progress_bar=progress,
+        log_every_n_steps=10,
+        num_sanity_val_steps=0,
+        deterministic=False,
+        enable_model_summary=False,
+    )
+    start = time.perf_counter()
+    trainer.fit(
+        module,
+        datamodule=ChirpLocData(cfg, files),
+        ckpt_path=str(last) if resume else None,
+        weights_only=True,
+    )
+    if trainer.global_rank != 0:
+        return out / "model"
+    module.load_state_dict(_best_state(out))
+    sample = ChirpLocData(cfg, files)
+    sample.setup()
+    grid = sample.val_parts[0]
+    extra = {
+        "trained_on": [m.__dict__ for m in cfg.scenes] if files is None else "files",
+        "train_config": cfg.to_dict(),
+        "command": command or "chirploc.train.train (Python API)",
+        "steps": int(trainer.global_step),
+        "minutes": round((time.perf_counter() - start) / 60, 2),
+        "best_val_loss": float(best.best_model_score) if best.best_model_score is not None else None,
+        "input_shape": list(grid["images"].shape[1:]),
+    }
+    return save_model(module.plain_net(), out / "model", extra=extra)
+
+
+def finetune(
+    base: str | Path,
+    cfg: TrainConfig,
+    out: str | Path,
+    files: SceneBatch | None = None,
+    full: bool = False,
+    progress: bool = True,
+    command: str | None = None,
+) -> Path:
+    """Adapt the model `base` ('default' = the shipped one, or a model folder) to new data.
+
+    With LoRA (`cfg.lora`, the default here) only the adapter is written, in peft's
+    format (`adapter_config.json` + `adapter_model.safetensors`), naming its base so that
+    `load_model(out/'adapter')` rebuilds the adapted model. With `full=True` every weight
+    trains and a whole model folder is written instead (the comparison LoRA is measured
+    against). Returns the folder written.
+    """
+    from chirploc.model import default_model_dir, read_config
+
+    base_dir = default_model_dir() if str(base) == "default" else Path(base)
+    meta = read_config(base_dir)
+    lora = None if full else (cfg.lora or LoraSettings())
+    cfg = TrainConfig.from_dict({**cfg.to_dict(), "model": meta["model"], "pretrained": str(base_dir), "lora": None})
+    cfg.lora = lora
+    model_dir = train(cfg, out, files=files, progress=progress, command=command)
+    if full:
+        return model_dir
+    module = ChirpLocModule(cfg.to_dict())
+    module.load_state_dict(_best_state(Path(out)))
+    peft_config = module.net.peft_config["default"]
+    peft_config.base_model_name_or_path = "default" if str(base) == "default" else str(base_dir.resolve())
+    adapter = Path(out) / "adapter"
+    module.net.save_pretrained(str(adapter))
+    (adapter / "README.md").unlink(missing_ok=True)
+    return adapter
+
+
+def _best_state(out: Path) -> dict[str, torch.Tensor]:
+    ckpt = out / "checkpoints" / "best.ckpt"
+    if not ckpt.is_file():
+        ckpt = out / "checkpoints" / "last.ckpt"
+    return torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]

@@ -1,0 +1,135 @@
+"""The network: timm backbones by name, heads in physical units, safe checkpoints, LoRA."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from chirploc.model import ChirpLocNet, LoraSettings, ModelConfig, ModelError, load_net, lora_wrap, save_model
+from chirploc.predict import load_model
+from chirploc.synth import get_scene
+
+TINY = dict(depth=1, img_size=64)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        ModelConfig(**TINY),
+        ModelConfig(backbone="vit_small_patch16_224", depth=1, img_size=96, in_chans=3),
+        ModelConfig(backbone="vit_tiny_patch16_224", patch_size=8, depth=1, img_size=64, max_chirps=3),
+    ],
+)
+def test_outputs_per_slot_for_any_backbone_shape(config):
+    net = ChirpLocNet(config).eval()
+    out = net(torch.randn(2, config.in_chans, config.img_size, config.img_size))
+    k = config.max_chirps
+    assert out["positions"].shape == (2, k, 4)
+    assert out["log_var"].shape == (2, k, 4)
+    assert out["sweep_logits"].shape == (2, k, 4)
+    assert out["presence_logit"].shape == (2, k)
+
+
+def test_checkpoint_round_trip_gives_identical_estimates_in_seconds_and_hertz(tmp_path):
+    torch.manual_seed(0)
+    folder = save_model(ChirpLocNet(ModelConfig(**TINY)), tmp_path / "m", extra={"note": "test"})
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.safetensors"]
+    meta = json.loads((folder / "config.json").read_text())
+    assert meta["model"]["depth"] == 1 and meta["note"] == "test"
+    model_a, model_b = load_model(folder), load_model(folder)
+    spec = get_scene("chirploc100k").generate(1, seed=3).spectrogram(0)
+    est_a, est_b = model_a.predict(spec), model_b.predict(spec)
+    assert est_a == est_b
+    e = est_a[0]
+    assert 0 <= e.start_time_s <= e.end_time_s <= 60 and 0 <= e.start_freq_hz <= 100
+    assert set(e.uncertainty) == {"start_time_s", "duration_s", "start_freq_hz", "end_freq_hz"}
+
+
+def test_half_precision_checkpoint_is_half_the_size_and_close(tmp_path):
+    torch.manual_seed(0)
+    net = ChirpLocNet(ModelConfig(**TINY)).eval()
+    full, half = save_model(net, tmp_path / "f"), save_model(net, tmp_path / "h", half=True)
+    size = lambda p: (p / "model.safetensors").stat().st_size  # noqa: E731
+    assert size(half) < 0.55 * size(full)
+    x = torch.randn(1, 1, 64, 64)
+    a, b = net(x)["positions"], load_net(half)[0](x)["positions"]
+    assert torch.allclose(a, b, atol=2e-2)
+
+
+def test_bad_checkpoints_give_one_line_errors(tmp_path):
+    folder = save_model(ChirpLocNet(ModelConfig(**TINY)), tmp_path / "m")
+    weights = folder / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError, match="corrupt or truncated"):
+        load_net(folder)
+    other = save_model(ChirpLocNet(ModelConfig(depth=2, img_size=64)), tmp_path / "other")
+    (folder / "model.safetensors").write_bytes((other / "model.safetensors").read_bytes())
+    with pytest.raises(ModelError, match="different models"):
+        load_net(folder)
+    (folder / "config.json").write_text("{not json")
+    with pytest.raises(ModelError, match="not valid JSON"):
+        load_net(folder)
+    with pytest.raises(ModelError, match="no config.json"):
+        load_net(tmp_path)
+    pickle_file = tmp_path / "p" / "model.safetensors"
+    pickle_file.parent.mkdir()
+    torch.save({"x": torch.zeros(1)}, pickle_file)  # a pickle posing as weights is refused, not unpickled
+    (pickle_file.parent / "config.json").write_text((other / "config.json").read_text())
+    with pytest.raises(ModelError, match="corrupt"):
+        load_net(pickle_file.parent)
+
+
+def test_unknown_backbone_and_missing_lora_target_are_named():
+    with pytest.raises(ModelError, match="unknown backbone 'vit_enormous'"):
+        ChirpLocNet(ModelConfig(backbone="vit_enormous"))
+    with pytest.raises(ModelError, match="q_proj not in backbone.*qkv"):
+        lora_wrap(ChirpLocNet(ModelConfig(**TINY)), LoraSettings(targets=("q_proj",)))
+
+
+def test_lora_freezes_the_backbone_and_trains_a_small_share(tmp_path):
+    net = lora_wrap(ChirpLocNet(ModelConfig(depth=2, img_size=64)), LoraSettings(r=4, targets=("qkv", "fc1")))
+    trainable = {n for n, p in net.named_parameters() if p.requires_grad}
+    assert trainable and all(("lora_" in n) or ("modules_to_save" in n) for n in trainable)
+    assert any("fc1.lora_A" in n for n in trainable)
+    net.save_pretrained(str(tmp_path / "a"))
+    assert (tmp_path / "a" / "adapter_model.safetensors").stat().st_size < 1_000_000
+
+
+def test_pretrained_weights_from_a_local_safetensors_file(tmp_path):
+    import timm
+    from safetensors.torch import save_file
+
+    source = timm.create_model("vit_tiny_patch16_224", pretrained=False, depth=1, num_classes=0)
+    save_file({k: v.contiguous() for k, v in source.state_dict().items()}, str(tmp_path / "vit.safetensors"))
+    net = ChirpLocNet(ModelConfig(depth=1, img_size=64, in_chans=1), pretrained=tmp_path / "vit.safetensors")
+    # timm adapts the RGB patch embedding to one channel and the position grid to 64 px
+    assert torch.allclose(net.backbone.blocks[0].attn.qkv.weight, source.blocks[0].attn.qkv.weight)
+    with pytest.raises(ModelError, match="not found"):
+        ChirpLocNet(ModelConfig(**TINY), pretrained=tmp_path / "missing.safetensors")
+
+
+def test_hub_name_offline_fails_at_once_with_advice(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    start = time.perf_counter()
+    with pytest.raises(ModelError, match="local .safetensors"):
+        ChirpLocNet(ModelConfig(**TINY), pretrained="vit_tiny_patch16_224.augreg_in21k")
+    assert time.perf_counter() - start < 60
+
+
+def test_shipped_model_loads_offline_and_is_small():
+    from chirploc.model import default_model_dir
+
+    if not (default_model_dir() / "config.json").is_file():
+        pytest.skip("no shipped model in this checkout")
+    assert (default_model_dir() / "model.safetensors").stat().st_size <= 15 * 2**20
+    model = load_model()
+    assert model.meta["command"].startswith("chirploc train")
+    batch = get_scene("chirploc100k").generate(8, seed=99)
+    estimates = model.predict([batch.spectrogram(i) for i in range(8)])
+    errors = [abs(e[0].start_time_s - batch.chirps(i)[0].start_time_s) for i, e in enumerate(estimates)]
+    assert np.median(errors) < 1.0

@@ -1,0 +1,122 @@
+"""Training with Lightning: tiny real runs that learn, resume, fine-tune with LoRA and run DDP."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chirploc.model import ModelConfig
+from chirploc.predict import load_model
+from chirploc.presets import SceneMix, TrainConfig, get_preset
+from chirploc.synth import get_scene
+from chirploc.train import train
+
+TINY_MODEL = ModelConfig(depth=2, img_size=64, head_hidden=64, token_features=8)
+
+
+def tiny_config(**overrides) -> TrainConfig:
+    base = dict(
+        model=TINY_MODEL, batch_size=32, lr=2e-3, warmup_steps=20, max_steps=40, val_every_steps=20,
+        val_size=128, checkpoint_every_steps=20, early_stop_patience=100,
+    )
+    return TrainConfig(**{**base, **overrides})
+
+
+def val_rows(run: Path) -> list[dict]:
+    with open(run / "logs" / "metrics.csv") as f:
+        return [r for r in csv.DictReader(f) if r.get("val_loss")]
+
+
+def start_time_mae(model_dir: Path, n: int = 128) -> float:
+    batch = get_scene("chirploc100k").generate(n, seed=777)
+    estimates = load_model(model_dir).predict([batch.spectrogram(i) for i in range(n)])
+    return float(np.mean([abs(e[0].start_time_s - batch.chirps(i)[0].start_time_s) for i, e in enumerate(estimates)]))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("run")
+    train(tiny_config(max_steps=160, val_every_steps=80), run, progress=False)
+    return run
+
+
+def test_a_tiny_run_learns_and_exports_a_model(trained):
+    meta = json.loads((trained / "model" / "config.json").read_text())
+    assert meta["steps"] == 160 and meta["best_val_loss"] is not None
+    rows = val_rows(trained)
+    assert float(rows[-1]["val_loss"]) < float(rows[0]["val_loss"])
+    # predicting the mean start time (22.5 s) for U(0, 45) s gives an MAE of 11.25 s
+    assert start_time_mae(trained / "model") < 8.0
+
+
+def test_resume_continues_from_the_last_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    train(tiny_config(max_steps=20), run, progress=False)
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    with pytest.raises(ValueError, match="already holds a run"):
+        train(tiny_config(max_steps=40), run, progress=False)
+    train(tiny_config(max_steps=40), run, resume=True, progress=False)
+    meta = json.loads((run / "model" / "config.json").read_text())
+    assert meta["steps"] == 40
+    steps = [int(r["step"]) for r in val_rows(run)]
+    assert steps == sorted(steps) and max(steps) >= 39
+
+
+def test_resume_without_a_run_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing to continue"):
+        train(tiny_config(), tmp_path / "none", resume=True, progress=False)
+
+
+def test_lora_finetune_writes_a_small_adapter_that_loads_onto_its_base(trained, tmp_path):
+    from chirploc.train import finetune
+
+    cfg = tiny_config(scenes=[SceneMix("chirploc100k", 1, {"min_chirps": 0, "max_chirps": 1})], max_steps=20)
+    adapter = finetune(trained / "model", cfg, tmp_path / "ft", progress=False)
+    files = sorted(p.name for p in adapter.iterdir())
+    assert files == ["adapter_config.json", "adapter_model.safetensors"]
+    assert (adapter / "adapter_model.safetensors").stat().st_size < 1_000_000
+    assert json.loads((adapter / "adapter_config.json").read_text())["base_model_name_or_path"] == str(
+        (trained / "model").resolve()
+    )
+    adapted, base = load_model(adapter), load_model(trained / "model")
+    spec = get_scene("chirploc100k").generate(1, seed=5).spectrogram(0)
+    assert adapted.predict(spec)[0] != base.predict(spec)[0]
+
+
+def test_presets_name_whole_configurations():
+    paper = get_preset("paper")
+    assert (paper.model.backbone, paper.model.img_size, paper.model.in_chans) == ("vit_base_patch16_224", 224, 3)
+    assert (paper.lora.r, paper.lora.alpha, paper.lr, paper.batch_size) == (8, 16, 1e-4, 32)
+    assert (paper.scheduler, paper.plateau_factor, paper.plateau_patience, paper.early_stop_patience) == ("plateau", 0.1, 3, 4)
+    assert {m.name for m in get_preset("default").scenes} == {"chirploc100k", "signal"}
+    with pytest.raises(ValueError, match="unknown preset"):
+        get_preset("huge")
+
+
+def test_ddp_on_two_cpu_processes_gives_a_normal_checkpoint(tmp_path):
+    run = tmp_path / "ddp"
+    cmd = [
+        sys.executable, "-m", "chirploc.cli", "train", "--out", str(run), "--depth", "1", "--img-size", "64",
+        "--max-steps", "6", "--val-every", "3", "--batch-size", "16", "--devices", "2", "--strategy", "ddp",
+        "--accelerator", "cpu", "--precision", "32-true",
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=400)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "model written to" in done.stdout
+    assert load_model(run / "model").config.depth == 1
+    assert "world_size=2" in done.stderr or "GLOBAL_RANK: 1" in done.stderr or "distributed" in done.stderr.lower()
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    bad = subprocess.run(
+        [sys.executable, "-m", "chirploc.cli", "train", "--out", str(tmp_path / "x"), "--backbone", "vit_enormous"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines()[-1].startswith("chirploc: error: unknown backbone 'vit_enormous'")
