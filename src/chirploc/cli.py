@@ -54,6 +54,253 @@ def generate(
     typer.echo(f"wrote {n} {scene} scenes ({fmt}) to {path}")
 
 
+def _train_config(
+    preset: str, scene: list[str] | None, overrides: dict, lora_r: int | None, lora_alpha: int | None,
+    lora_dropout: float | None, lora_targets: list[str] | None,
+):
+    from chirploc.model import LoraSettings
+    from chirploc.presets import SceneMix, get_preset
+
+    cfg = get_preset(preset, **overrides)
+    if scene:
+        cfg.scenes = [SceneMix(name) for name in scene]
+    if lora_r is not None or lora_targets:
+        base = cfg.lora or LoraSettings()
+        cfg.lora = LoraSettings(
+            r=lora_r if lora_r is not None else base.r,
+            alpha=lora_alpha if lora_alpha is not None else base.alpha,
+            dropout=lora_dropout if lora_dropout is not None else base.dropout,
+            targets=tuple(lora_targets) if lora_targets else base.targets,
+        )
+    return cfg
+
+
+def _command_line() -> str:
+    import shlex
+
+    return " ".join(["chirploc", *(shlex.quote(a) for a in sys.argv[1:])])
+
+
+def _read_training_files(data: Path | None):
+    if data is None:
+        return None
+    from chirploc.evaluate import load_eval_data
+
+    return load_eval_data(str(data))
+
+
+Opt = typer.Option
+TrainOut = Annotated[Path, Opt(help="Run folder: checkpoints/, logs/metrics.csv and model/ (the best network).")]
+SceneOpt = Annotated[Optional[list[str]], Opt("--scene", help="Stream this scene kind instead of the preset's mix (repeatable).")]
+DataOpt = Annotated[Optional[Path], Opt(help="Train on files instead: a shard set or a ChirpLoc100K folder.")]
+StepsOpt = Annotated[Optional[int], Opt(help="Stop after this many optimiser steps.")]
+MinutesOpt = Annotated[Optional[float], Opt(help="Stop after this many minutes.")]
+BatchOpt = Annotated[Optional[int], Opt(help="Batch size per device.")]
+LrOpt = Annotated[Optional[float], Opt(help="Peak learning rate (AdamW).")]
+SeedOpt = Annotated[Optional[int], Opt(help="Seed of the data streams and the weights.")]
+PrecisionOpt = Annotated[Optional[str], Opt(help="Lightning precision: bf16-mixed, 16-mixed, 32-true (default: by device).")]
+LoraR = Annotated[Optional[int], Opt(help="LoRA rank (enables LoRA on a frozen backbone).")]
+LoraAlpha = Annotated[Optional[int], Opt(help="LoRA alpha.")]
+LoraDropout = Annotated[Optional[float], Opt(help="LoRA dropout.")]
+LoraTargets = Annotated[Optional[list[str]], Opt("--lora-target", help="Backbone layer to adapt: qkv, proj, fc1, fc2 (repeatable).")]
+
+
+@app.command()
+def train(
+    out: TrainOut,
+    preset: Annotated[str, Opt(help="quick (CPU demo), default (the shipped model) or paper (the reference).")] = "quick",
+    resume: Annotated[bool, Opt(help="Continue the run in --out from its last checkpoint.")] = False,
+    scene: SceneOpt = None,
+    data: DataOpt = None,
+    backbone: Annotated[Optional[str], Opt(help="timm ViT name, e.g. vit_tiny_patch16_224, vit_small_patch8_224.")] = None,
+    img_size: Annotated[Optional[int], Opt(help="Input size in pixels.")] = None,
+    patch_size: Annotated[Optional[int], Opt(help="Patch size in pixels.")] = None,
+    depth: Annotated[Optional[int], Opt(help="Transformer blocks.")] = None,
+    in_chans: Annotated[Optional[int], Opt(help="Input channels (1, or 3 for RGB backbones).")] = None,
+    pretrained: Annotated[Optional[str], Opt(help="Start from a local .safetensors file, a chirploc model folder, or a hub name.")] = None,
+    max_steps: StepsOpt = None,
+    max_minutes: MinutesOpt = None,
+    batch_size: BatchOpt = None,
+    lr: LrOpt = None,
+    scheduler: Annotated[Optional[str], Opt(help="cosine (with warm-up) or plateau (ReduceLROnPlateau).")] = None,
+    seed: SeedOpt = None,
+    precision: PrecisionOpt = None,
+    lora_r: LoraR = None,
+    lora_alpha: LoraAlpha = None,
+    lora_dropout: LoraDropout = None,
+    lora_target: LoraTargets = None,
+    devices: Annotated[str, Opt(help="Lightning devices: a count, 'auto' or a list.")] = "1",
+    num_nodes: Annotated[int, Opt(help="Machines (DDP).")] = 1,
+    strategy: Annotated[str, Opt(help="Lightning strategy, e.g. ddp.")] = "auto",
+    accelerator: Annotated[str, Opt(help="cpu, gpu or auto.")] = "auto",
+    num_workers: Annotated[Optional[int], Opt(help="Data-loader worker processes.")] = None,
+    val_every: Annotated[Optional[int], Opt(help="Validate every this many steps.")] = None,
+) -> None:
+    """Train a chirp localiser (a whole ViT, or LoRA on a pretrained one) with Lightning."""
+    from chirploc.train import train as run_train
+
+    if scheduler not in (None, "cosine", "plateau"):
+        raise UserError(f"--scheduler must be cosine or plateau, got {scheduler!r}")
+    overrides = dict(
+        backbone=backbone, img_size=img_size, patch_size=patch_size, depth=depth, in_chans=in_chans,
+        pretrained=pretrained, max_steps=max_steps, max_minutes=max_minutes, batch_size=batch_size, lr=lr,
+        scheduler=scheduler, seed=seed, precision=precision, num_workers=num_workers, val_every_steps=val_every,
+    )
+    cfg = _train_config(preset, scene, overrides, lora_r, lora_alpha, lora_dropout, lora_target)
+    path = run_train(
+        cfg, out, resume=resume, files=_read_training_files(data), devices=int(devices) if devices.isdigit() else devices,
+        num_nodes=num_nodes, strategy=strategy, accelerator=accelerator, command=_command_line(),
+    )
+    typer.echo(f"model written to {path}")
+
+
+@app.command()
+def finetune(
+    out: TrainOut,
+    base: Annotated[str, Opt(help="Model to adapt: 'default' (shipped) or a model folder.")] = "default",
+    scene: SceneOpt = None,
+    data: DataOpt = None,
+    full: Annotated[bool, Opt(help="Train every weight and write a whole model (instead of a LoRA adapter).")] = False,
+    preset: Annotated[str, Opt(help="Preset for the schedule (batch, lr, validation).")] = "quick",
+    max_steps: StepsOpt = None,
+    max_minutes: MinutesOpt = None,
+    batch_size: BatchOpt = None,
+    lr: LrOpt = None,
+    seed: SeedOpt = None,
+    precision: PrecisionOpt = None,
+    lora_r: LoraR = None,
+    lora_alpha: LoraAlpha = None,
+    lora_dropout: LoraDropout = None,
+    lora_target: LoraTargets = None,
+    val_every: Annotated[Optional[int], Opt(help="Validate every this many steps.")] = None,
+) -> None:
+    """Adapt a trained model to a new domain: writes only a LoRA adapter (peft format) by default."""
+    from chirploc.train import finetune as run_finetune
+
+    if scene is None and data is None:
+        raise UserError("finetune needs the new domain: --scene NAME or --data PATH")
+    overrides = dict(
+        max_steps=max_steps, max_minutes=max_minutes, batch_size=batch_size, lr=lr, seed=seed,
+        precision=precision, val_every_steps=val_every,
+    )
+    cfg = _train_config(preset, scene, overrides, lora_r, lora_alpha, lora_dropout, lora_target)
+    path = run_finetune(base, cfg, out, files=_read_training_files(data), full=full, command=_command_line())
+    typer.echo(f"{'model' if full else 'adapter'} written to {path}")
+
+
+@app.command()
+def predict(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (read recursively): PNG/JPEG, .npy, WAV, EDF/BDF.", show_default=False)],
+    model: Annotated[Optional[Path], typer.Option(help="Model folder (written by `chirploc train`); default: the shipped model.")] = None,
+    method: Annotated[str, typer.Option(help="model (the trained network) or ridge (the classical baseline, nothing to train).")] = "model",
+    fmt: Annotated[str, typer.Option("--format", help="Output format: json (a list of records) or csv.")] = "json",
+    out: Annotated[Optional[Path], typer.Option(help="Write the records to this file instead of standard output.")] = None,
+    plot: Annotated[Optional[Path], typer.Option(help="Folder for one picture per window: the spectrogram with the chirps found drawn over it.")] = None,
+    time_range: Annotated[Optional[tuple[float, float]], typer.Option(help="T0 T1: outer edges (s) of the time axis of a plain image or 2-D .npy.")] = None,
+    freq_range: Annotated[Optional[tuple[float, float]], typer.Option(help="F0 F1: outer edges (Hz) of the frequency axis of a plain image or 2-D .npy.")] = None,
+    fs: Annotated[Optional[float], typer.Option("--fs", help="Sampling rate (Hz) of a 1-D .npy signal.")] = None,
+    channel: Annotated[Optional[list[str]], typer.Option(help="Channel to read (EDF label, or ch0, ch1, ... in a WAV); repeat for more. Default: all.")] = None,
+    annotations: Annotated[Optional[Path], typer.Option(help="Also write an MNE-Python annotation CSV here (a folder of them with several input files).")] = None,
+    presence_threshold: Annotated[float, typer.Option(help="Report chirps at least this likely to be there (0-1).")] = 0.5,
+) -> None:
+    """Find the chirps in files: where each starts and ends (s), its frequencies (Hz), its sweep and how sure that is."""
+    from chirploc.run_predict import run_predict
+
+    result = run_predict(
+        paths, model=model, method=method, fmt=fmt, out=out, plot_dir=plot, time_range_s=time_range,
+        freq_range_hz=freq_range, fs_hz=fs, channels=channel, annotations=annotations,
+        presence_threshold=presence_threshold,
+    )
+    if len(result.files) == 1 and result.failures:
+        raise typer.Exit(2)  # its one-line error is already on stderr
+    if result.outputs:
+        n = sum(1 for r in result.records if r.get("start_time_s") is not None)
+        done = len(result.files) - len(result.failures)
+        chirps, files = f"{n} chirp{'s' if n != 1 else ''}", f"{done} file{'s' if done != 1 else ''}"
+        typer.echo(f"chirploc: {chirps} in {files} written to {', '.join(map(str, result.outputs))}", err=True)
+    if result.failures:
+        typer.echo(f"chirploc: {result.summary()}", err=True)
+        raise typer.Exit(1)
+
+
+@app.command("describe")
+def describe_command(
+    records: Annotated[Optional[Path], typer.Argument(help="A JSON (or CSV) records file written by `chirploc predict`.", show_default=False)] = None,
+    start_time: Annotated[Optional[float], typer.Option(help="Start of the chirp (s).")] = None,
+    duration: Annotated[Optional[float], typer.Option(help="Duration of the chirp (s).")] = None,
+    start_freq: Annotated[Optional[float], typer.Option(help="Frequency at its start (Hz).")] = None,
+    end_freq: Annotated[Optional[float], typer.Option(help="Frequency at its end (Hz).")] = None,
+    sweep: Annotated[str, typer.Option(help="Sweep law: linear, exponential, quadratic or hyperbolic.")] = "linear",
+    presence: Annotated[Optional[float], typer.Option(help="Probability (0-1) that the chirp is there.")] = None,
+) -> None:
+    """Say in words what a chirp is: from its numbers, or for every record of a `chirploc predict` file."""
+    from chirploc.describe import describe
+    from chirploc.records import read_records, record_estimate
+    from chirploc.types import Chirp, ChirpEstimate
+
+    numbers = {"--start-time": start_time, "--duration": duration, "--start-freq": start_freq, "--end-freq": end_freq}
+    if records is not None:
+        given = [k for k, v in numbers.items() if v is not None]
+        if given or presence is not None:
+            raise UserError(f"give either a records file or the chirp's numbers, not both (got {records} and {', '.join(given) or '--presence'})")
+        for record in read_records(records):
+            est = record_estimate(record)
+            where = str(record.get("file") or records) + (f", {record['channel']}" if record.get("channel") else "")
+            text = describe(est) if est is not None else (record.get("description") or "No chirp found.")
+            typer.echo(f"{where}: {text}")
+        return
+    missing = [k for k, v in numbers.items() if v is None]
+    if missing:
+        raise UserError(f"describe needs a records file, or all of --start-time, --duration, --start-freq and --end-freq (missing {', '.join(missing)})")
+    if presence is not None and not 0.0 <= presence <= 1.0:
+        raise UserError(f"--presence must lie in [0, 1], got {presence}")
+    fields = dict(start_time_s=start_time, duration_s=duration, start_freq_hz=start_freq, end_freq_hz=end_freq, sweep=sweep)
+    chirp = ChirpEstimate(**fields, presence=presence) if presence is not None else Chirp(**fields)
+    typer.echo(describe(chirp))
+
+
+@app.command()
+def evaluate(
+    data: Annotated[str, typer.Option(help=(
+        "Scenes to score: a shard-set folder, a ChirpLoc100K folder (labels.csv + spectrogram_*.png), "
+        "or a scene name (chirploc100k, signal; e.g. 'signal:min_chirps=0,max_chirps=2') to generate."
+    ))],
+    out: Annotated[Path, typer.Option(help="Report folder (metrics.json, figures, report.md).")],
+    model: Annotated[Optional[str], typer.Option(help="Model folder (default: the shipped model); method 'model' only.")] = None,
+    method: Annotated[str, typer.Option(help="model (a trained localiser) or ridge (the classical baseline).")] = "model",
+    n: Annotated[int, typer.Option("-n", help="Scenes to generate, or the first N scenes of a folder.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Seed of generated scenes.")] = 12345,
+    batch_size: Annotated[int, typer.Option(help="Spectrograms per estimation batch.")] = 64,
+) -> None:
+    """Score a model or the ridge baseline against labelled scenes and write a report."""
+    from chirploc.evaluate import run_evaluation
+    from chirploc.metrics import TARGETS
+    from chirploc.report import NAMES, write_report
+
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file, not a folder: choose another report folder")
+    run = run_evaluation(data, method=method, model=model, n=n, seed=seed, batch_size=batch_size, progress=True)
+    estimator = run.result.get("throughput", {}).get("estimator", method)
+    path = write_report(run.result, run.estimates, run.batch, out, title=f"chirploc evaluation: {estimator} on {data}")
+    res = run.result
+    thr = res.get("throughput", {})
+    typer.echo(
+        f"evaluated {estimator} on {res['data']['n_scenes']} scenes ({res['n_matched']} matched chirps): "
+        f"{thr.get('spectrograms_per_s', float('nan')):.1f} spectrograms/s"
+    )
+    for name, unit in TARGETS.items():
+        m = res["targets"].get(name)
+        if m:
+            digits = 3 if unit == "s" else 2
+            typer.echo(f"  {NAMES[name].lower():<16} r = {m['pearson_r']:.4f}   MAE = {m['mae']:.{digits}f} {unit}")
+    typer.echo(f"  {'sweep type':<16} accuracy = {100 * res['sweep']['accuracy']:.1f} %")
+    if "presence" in res:
+        typer.echo(f"  {'presence':<16} AUC = {res['presence']['auc']:.4f}   accuracy at 0.5 = {100 * res['presence']['accuracy']:.1f} %")
+    if "reference" in res:
+        typer.echo(f"  reference start-time r = {res['reference']['start_time_s_pearson_r']:.4f} (published, ChirpLoc100K)")
+    typer.echo(f"report: {path}")
+
+
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit status 2."""
     try:

@@ -1,0 +1,467 @@
+"""Files in, spectrograms out: what `chirploc predict` reads, one window at a time.
+
+Supported inputs:
+
+* images (.png, .jpg, .jpeg): a ChirpLoc100K figure is recognised and read on
+  its own axes (0-60 s, 0-100 Hz); any other image is the spectrogram plane
+  itself and needs its axes' outer edges (`time_range_s`, `freq_range_hz`);
+* .npy arrays: 2-D is a spectrogram [freq, time] (needs both ranges), 1-D is a
+  signal (needs `fs_hz`);
+* .wav: every channel (named "ch0", "ch1", ...), or those picked;
+* .edf / .bdf (EDF, EDF+, BDF): every signal channel, or those picked by label.
+
+A signal longer than `window_s` is cut into windows `window_s` long, `hop_s`
+apart (the last one aligned to the recording's end), each turned into a
+spectrogram whose time axis starts at the window's offset, so estimates from it
+are in recording time. `merge_window_estimates` then removes what the overlap of
+the windows reports twice.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from chirploc.io.errors import ChirpLocIOError
+from chirploc.types import ChirpEstimate, Spectrogram
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+ARRAY_EXTENSIONS = (".npy",)
+AUDIO_EXTENSIONS = (".wav",)
+EDF_EXTENSIONS = (".edf", ".bdf")
+SUPPORTED_EXTENSIONS = IMAGE_EXTENSIONS + ARRAY_EXTENSIONS + AUDIO_EXTENSIONS + EDF_EXTENSIONS
+
+#: What each kind of window is made from (a baseline may pick its settings by it).
+KIND_FIGURE, KIND_IMAGE, KIND_SPECTROGRAM, KIND_SIGNAL = "figure", "image", "spectrogram", "signal"
+
+
+@dataclass
+class InputOptions:
+    """How to read files that do not carry everything themselves.
+
+    time_range_s, freq_range_hz: outer edges of a plain image's or 2-D array's axes.
+    fs_hz: sampling rate of a 1-D .npy signal (WAV and EDF carry their own).
+    channels: channels to read from WAV ("ch0", "ch1", ... or 0, 1, ...) or EDF
+        (labels); None reads them all.
+    window_s, hop_s: length and step of the windows a long signal is cut into.
+    """
+
+    time_range_s: tuple[float, float] | None = None
+    freq_range_hz: tuple[float, float] | None = None
+    fs_hz: float | None = None
+    channels: list[str] | None = None
+    window_s: float = 32.0
+    hop_s: float = 16.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.window_s) and self.window_s > 0):
+            raise ChirpLocIOError(f"window length must be a positive number of seconds, got {self.window_s}")
+        if not (math.isfinite(self.hop_s) and 0 < self.hop_s <= self.window_s):
+            raise ChirpLocIOError(
+                f"window hop must be positive and at most the window length ({self.window_s:g} s), got {self.hop_s}"
+            )
+        for name, pair in (("--time-range", self.time_range_s), ("--freq-range", self.freq_range_hz)):
+            if pair is not None:
+                lo, hi = (float(v) for v in pair)
+                if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
+                    raise ChirpLocIOError(f"{name} must be two finite numbers, the second larger, got {lo:g} {hi:g}")
+        if self.fs_hz is not None and not (math.isfinite(self.fs_hz) and self.fs_hz > 0):
+            raise ChirpLocIOError(f"--fs must be a positive sampling rate in Hz, got {self.fs_hz}")
+
+
+@dataclass
+class Window:
+    """One spectrogram to look for chirps in, and where it came from.
+
+    The spectrogram's time axis is in recording time (it starts at `offset_s`),
+    so estimates made on it need no shifting.
+    """
+
+    spectrogram: Spectrogram
+    file: Path
+    channel: str | None = None
+    offset_s: float = 0.0
+    kind: str = KIND_SIGNAL
+    #: wall-clock time of the recording's t = 0, where the file says (EDF)
+    start_datetime: datetime | None = None
+    #: the highest frequency the source holds (half its sampling rate) when that lies
+    #: inside the spectrogram: rows above it hold only the resampling filter's residue
+    band_limit_hz: float | None = None
+
+    @property
+    def time_range_s(self) -> tuple[float, float]:
+        return self.spectrogram.time_range_s
+
+
+# --------------------------------------------------------------------------- finding files
+
+
+def find_inputs(paths: Iterable[str | Path]) -> list[Path]:
+    """The files to read: each file as given, and every supported file under each folder
+    (recursively, sorted). A path that does not exist is an error naming it."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            inside = sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_EXTENSIONS
+            )
+            if not inside:
+                raise ChirpLocIOError(
+                    f"{path}: the folder holds no files chirploc reads ({', '.join(SUPPORTED_EXTENSIONS)})"
+                )
+            found += inside
+        elif path.exists():
+            found.append(path)
+        else:
+            raise ChirpLocIOError(f"{path}: no such file or folder: check the path")
+    return list(dict.fromkeys(found))
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_input(path: str | Path, options: InputOptions | None = None) -> list[Window]:
+    """The windows of one file (see the module docstring); a ChirpLocIOError naming the
+    file says what is wrong and what to do."""
+    path = Path(path)
+    options = options or InputOptions()
+    ext = path.suffix.lower()
+    if ext not in SUPPORTED_EXTENSIONS:
+        raise ChirpLocIOError(
+            f"{path}: unknown file type {path.suffix or '(no extension)'!r}: "
+            f"convert it to one chirploc reads ({', '.join(SUPPORTED_EXTENSIONS)})"
+        )
+    if not path.exists():
+        raise ChirpLocIOError(f"{path}: no such file: check the path")
+    if path.is_dir():
+        raise ChirpLocIOError(f"{path}: is a folder, not a file: pass the folder to find_inputs")
+    if path.stat().st_size == 0:
+        raise ChirpLocIOError(f"{path}: the file is empty (0 bytes): check that it was written completely")
+    if ext in IMAGE_EXTENSIONS:
+        return [_read_image_file(path, options)]
+    if ext in ARRAY_EXTENSIONS:
+        return _read_npy(path, options)
+    if ext in AUDIO_EXTENSIONS:
+        return _read_wav(path, options)
+    return _read_edf(path, options)
+
+
+def _read_image_file(path: Path, options: InputOptions) -> Window:
+    from chirploc.io.figure import is_chirploc100k_figure, read_figure, read_image
+
+    try:
+        if is_chirploc100k_figure(path):
+            return Window(read_figure(path), path, kind=KIND_FIGURE)
+        if options.time_range_s is None or options.freq_range_hz is None:
+            raise ChirpLocIOError(f"{path}: a plain image needs --time-range T0 T1 and --freq-range F0 F1")
+        spec = read_image(path, tuple(options.time_range_s), tuple(options.freq_range_hz))
+    except ChirpLocIOError:
+        raise
+    except (OSError, ValueError, SyntaxError) as err:  # what PIL and the readers raise on a bad file
+        raise ChirpLocIOError(f"{path}: cannot read it as an image ({_reason(err)}): check that it is a whole PNG or JPEG") from err
+    return Window(spec, path, offset_s=spec.time_range_s[0], kind=KIND_IMAGE)
+
+
+def _read_npy(path: Path, options: InputOptions) -> list[Window]:
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        raise ChirpLocIOError(
+            f"{path}: cannot read it as a NumPy array ({_reason(err)}): save it with numpy.save (no object arrays)"
+        ) from err
+    if not isinstance(data, np.ndarray) or not np.issubdtype(data.dtype, np.number) or np.iscomplexobj(data):
+        raise ChirpLocIOError(f"{path}: holds {getattr(data, 'dtype', type(data).__name__)} values: save real numbers")
+    if data.ndim == 1:
+        if options.fs_hz is None:
+            raise ChirpLocIOError(f"{path}: a 1-D .npy signal needs --fs (its sampling rate in Hz)")
+        return _signal_windows(path, data, float(options.fs_hz), None, options)
+    if data.ndim == 2:
+        if options.time_range_s is None or options.freq_range_hz is None:
+            raise ChirpLocIOError(
+                f"{path}: a 2-D .npy spectrogram [freq, time] needs --time-range T0 T1 and --freq-range F0 F1"
+            )
+        _check_finite(path, data, "spectrogram values")
+        try:
+            spec = Spectrogram.from_ranges(data, tuple(options.time_range_s), tuple(options.freq_range_hz))
+        except ValueError as err:
+            raise ChirpLocIOError(f"{path}: {err}") from err
+        if min(data.shape) < 2:
+            raise ChirpLocIOError(f"{path}: a spectrogram needs at least 2 rows and 2 columns, got shape {data.shape}")
+        return [Window(spec, path, offset_s=spec.time_range_s[0], kind=KIND_SPECTROGRAM)]
+    raise ChirpLocIOError(
+        f"{path}: an array of shape {data.shape} is neither a 1-D signal nor a 2-D spectrogram [freq, time]"
+    )
+
+
+def _read_wav(path: Path, options: InputOptions) -> list[Window]:
+    from scipy.io import wavfile
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # unknown chunks are skipped, which is what we want
+            fs, data = wavfile.read(path)
+    except (OSError, ValueError, EOFError) as err:
+        raise ChirpLocIOError(f"{path}: cannot read it as a WAV file ({_reason(err)}): write it as PCM or float WAV") from err
+    samples = _wav_to_float(np.asarray(data))
+    if samples.ndim == 1:
+        samples = samples[:, None]
+    names = [f"ch{i}" for i in range(samples.shape[1])]
+    picked = _pick_channels(path, names, options.channels, numbers_allowed=True)
+    windows: list[Window] = []
+    for i in picked:
+        windows += _signal_windows(path, samples[:, i], float(fs), names[i] if len(names) > 1 or options.channels else None, options)
+    return windows
+
+
+def _wav_to_float(data: np.ndarray) -> np.ndarray:
+    """WAV samples as float64 in [-1, 1) for integer formats; floats as they are."""
+    if data.dtype == np.uint8:
+        return (data.astype(np.float64) - 128.0) / 128.0
+    if np.issubdtype(data.dtype, np.integer):
+        return data.astype(np.float64) / float(-np.iinfo(data.dtype).min)
+    return data.astype(np.float64)
+
+
+def _read_edf(path: Path, options: InputOptions) -> list[Window]:
+    import edfio
+
+    reader = edfio.read_bdf if path.suffix.lower() == ".bdf" else edfio.read_edf
+    kind = "BDF" if path.suffix.lower() == ".bdf" else "EDF"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            edf = reader(path)
+            signals = list(edf.signals)
+    except Exception as err:  # the reader raises many kinds on a damaged header
+        raise ChirpLocIOError(f"{path}: cannot read it as an {kind} file ({_reason(err)}): check that the file is whole") from err
+    if not signals:
+        raise ChirpLocIOError(f"{path}: the {kind} file holds no signal channels")
+    names = [s.label.strip() for s in signals]
+    picked = _pick_channels(path, names, options.channels, numbers_allowed=False)
+    start = _edf_start(edf)
+    windows: list[Window] = []
+    for i in picked:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                data = np.asarray(signals[i].data, dtype=np.float64)
+                fs = float(signals[i].sampling_frequency)
+        except Exception as err:
+            raise ChirpLocIOError(f"{path}: cannot read channel {names[i]!r} ({_reason(err)}): check that the file is whole") from err
+        for window in _signal_windows(path, data, fs, names[i], options):
+            window.start_datetime = start
+            windows.append(window)
+    return windows
+
+
+def _edf_start(edf) -> datetime | None:
+    try:
+        return datetime.combine(edf.startdate, edf.starttime)
+    except Exception:  # anonymised or unreadable start date: times stay relative
+        return None
+
+
+def _pick_channels(path: Path, names: list[str], wanted: Sequence[str] | None, numbers_allowed: bool) -> list[int]:
+    if not wanted:
+        return list(range(len(names)))
+    picked: list[int] = []
+    lowered = [n.lower() for n in names]
+    for want in wanted:
+        key = str(want).strip()
+        if key in names:
+            picked.append(names.index(key))
+        elif key.lower() in lowered:
+            picked.append(lowered.index(key.lower()))
+        elif numbers_allowed and key.isdigit() and int(key) < len(names):
+            picked.append(int(key))
+        else:
+            raise ChirpLocIOError(
+                f"{path}: has no channel {key!r}: pick one of its channels with --channel: {', '.join(names)}"
+            )
+    return list(dict.fromkeys(picked))
+
+
+def _signal_windows(path: Path, samples: np.ndarray, fs: float, channel: str | None, options: InputOptions) -> list[Window]:
+    """A 1-D signal cut into windows, each as a spectrogram in recording time."""
+    from chirploc.synth.signal import FS_HZ, HOP, NPERSEG, spectrogram_of_signal
+
+    where = f"channel {channel!r}" if channel else "the signal"
+    if not (math.isfinite(fs) and fs > 0):
+        raise ChirpLocIOError(f"{path}: {where} has sampling rate {fs:g} Hz: it must be positive")
+    _check_finite(path, samples, f"{where}")
+    n = samples.size
+    min_s = NPERSEG / FS_HZ  # one STFT window at the spectrogram rate
+    if n / fs < min_s:
+        raise ChirpLocIOError(
+            f"{path}: {where} lasts {n / fs:g} s ({n} samples at {fs:g} Hz); "
+            f"chirploc needs at least {min_s:g} s (one analysis window)"
+        )
+    band_limit = fs / 2 if fs / 2 < FS_HZ / 2 else None
+    samples, fs = _resample_once(samples, fs, FS_HZ)
+    n = samples.size
+    win = int(round(options.window_s * fs))
+    hop = max(1, int(round(options.hop_s * fs)))
+    if n <= win:
+        starts = [0]
+    else:
+        starts = list(range(0, n - win + 1, hop))
+        if starts[-1] + win < n:
+            starts.append(n - win)  # the last window ends with the recording
+    # Each window's frames are computed with the recording on either side of it (where
+    # there is some), so that they equal the frames of the whole recording's STFT: no
+    # mirrored edges in the middle of a recording.
+    context = 2 * HOP if fs == FS_HZ and win % HOP == 0 and hop % HOP == 0 else 0
+    windows = []
+    for a in starts:
+        b = min(n, a + win)
+        lo = a - context if a >= context else a  # too close to an end: mirrored there
+        hi = b + context if b + context <= n else b
+        try:
+            spec = spectrogram_of_signal(samples[lo:hi], fs, t0_s=lo / fs)
+        except ValueError as err:
+            raise ChirpLocIOError(f"{path}: {where}: {err}") from err
+        if (lo, hi) != (a, b):
+            first = (a - lo) // HOP
+            cols = slice(first, first + (b - a) // HOP)
+            spec = Spectrogram(spec.values[:, cols], spec.times_s[cols], spec.freqs_hz)
+        windows.append(Window(spec, path, channel, a / fs, KIND_SIGNAL, band_limit_hz=band_limit))
+    return windows
+
+
+def _resample_once(samples: np.ndarray, fs: float, target_fs: float) -> tuple[np.ndarray, float]:
+    """The whole recording at the spectrogram's rate, so that windows cut from it carry
+    no resampling transients at their edges (as the spectrogram's own resampling would)."""
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    samples = np.asarray(samples, dtype=np.float64)
+    if fs == target_fs:
+        return samples, fs
+    ratio = Fraction(target_fs / fs).limit_denominator(1000)
+    if ratio.numerator == 0:
+        return samples, fs  # the spectrogram function says why it cannot be done
+    return resample_poly(samples, ratio.numerator, ratio.denominator), fs * ratio.numerator / ratio.denominator
+
+
+def _check_finite(path: Path, values: np.ndarray, what: str) -> None:
+    bad = ~np.isfinite(values)
+    if bad.any():
+        first = int(np.flatnonzero(bad.ravel())[0])
+        raise ChirpLocIOError(
+            f"{path}: {what} holds {int(bad.sum())} NaN or infinite values (the first at index {first}): "
+            "interpolate or remove them first"
+        )
+
+
+def _reason(err: BaseException) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+# --------------------------------------------------------------------------- merging windows
+
+
+def _overlap_s(a: ChirpEstimate, b: ChirpEstimate) -> float:
+    return max(0.0, min(a.end_time_s, b.end_time_s) - max(a.start_time_s, b.start_time_s))
+
+
+def _same_chirp(a: ChirpEstimate, b: ChirpEstimate, min_overlap: float, freq_tol_hz: float) -> bool:
+    """Whether two estimates overlap by more than `min_overlap` of the shorter one and run
+    within `freq_tol_hz` of each other (on average) where they overlap."""
+    overlap = _overlap_s(a, b)
+    if overlap <= min_overlap * min(a.duration_s, b.duration_s):
+        return False
+    lo = max(a.start_time_s, b.start_time_s)
+    times = np.linspace(lo, lo + overlap, 16)
+    gap = np.abs(a.frequency_at(times) - b.frequency_at(times))
+    gap = gap[np.isfinite(gap)]
+    return gap.size == 0 or float(gap.mean()) <= freq_tol_hz
+
+
+def merge_window_estimates(
+    results: Sequence[tuple[Window, Sequence[ChirpEstimate]]],
+    *,
+    min_overlap: float = 0.5,
+    freq_tol_hz: float = 10.0,
+    edge_frames: float = 2.0,
+) -> list[tuple[str | None, ChirpEstimate]]:
+    """One answer per chirp from estimates made on overlapping windows, as (channel, estimate).
+
+    Pass the estimates worth keeping (e.g. those above the presence threshold). Per file
+    and channel:
+
+    * an estimate that touches an edge of its window (within `edge_frames` frames) is
+      dropped when another window holds its whole span away from that window's edges
+      and reports a chirp there too: that window saw the chirp whole, this one cut it;
+    * of estimates of the same chirp (overlapping in time by more than `min_overlap`
+      of the shorter one, and within `freq_tol_hz` of each other where they overlap)
+      the one with the higher presence is kept.
+
+    The result is ordered by channel (as first met), then start time.
+    """
+    groups: dict[tuple[Path, str | None], list[tuple[int, ChirpEstimate]]] = {}
+    windows = [w for w, _ in results]
+    for index, (window, estimates) in enumerate(results):
+        for est in estimates:
+            groups.setdefault((window.file, window.channel), []).append((index, est))
+        groups.setdefault((window.file, window.channel), [])
+    merged: list[tuple[str | None, ChirpEstimate]] = []
+    for (_, channel), items in groups.items():
+        kept = [
+            (i, e) for i, e in items
+            if not _cut_by_edge(i, e, items, windows, edge_frames)
+        ]
+        kept.sort(key=lambda item: (-item[1].presence, -item[1].duration_s))  # ties: the fuller one
+        unique: list[ChirpEstimate] = []
+        for _, est in kept:
+            if not any(_same_chirp(est, other, min_overlap, freq_tol_hz) for other in unique):
+                unique.append(est)
+        merged += [(channel, e) for e in sorted(unique, key=lambda e: (e.start_time_s, -e.presence))]
+    return merged
+
+
+def _cut_by_edge(
+    index: int, est: ChirpEstimate, items: list[tuple[int, ChirpEstimate]], windows: list[Window], edge_frames: float
+) -> bool:
+    window = windows[index]
+    lo, hi = window.time_range_s
+    margin = edge_frames * window.spectrogram.dt_s
+    if not (est.start_time_s <= lo + margin or est.end_time_s >= hi - margin):
+        return False
+    for other_index, other in items:
+        if other_index == index:
+            continue
+        w = windows[other_index]
+        o_lo, o_hi = w.time_range_s
+        o_margin = edge_frames * w.spectrogram.dt_s
+        covers = o_lo + o_margin < est.start_time_s and est.end_time_s < o_hi - o_margin
+        if covers and _overlap_s(est, other) > 0:
+            return True
+    return False
+
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(text: str) -> str:
+    """`text` made fit for a file name (runs of other characters become '-')."""
+    return _SAFE.sub("-", text).strip("-") or "x"
+
+
+__all__ = [
+    "InputOptions",
+    "SUPPORTED_EXTENSIONS",
+    "Window",
+    "find_inputs",
+    "merge_window_estimates",
+    "read_input",
+]

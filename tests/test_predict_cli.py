@@ -1,0 +1,373 @@
+"""`chirploc predict` and `chirploc describe` end to end: real files written, read back
+through the command, and the answers checked against the chirps put in them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from datetime import date, datetime, time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.io import wavfile
+from scipy.signal import chirp as scipy_chirp
+
+from chirploc.inputs import InputOptions, Window, find_inputs, merge_window_estimates, read_input
+from chirploc.model import default_model_dir
+from chirploc.records import COLUMNS
+from chirploc.synth.signal import spectrogram_of_signal
+from chirploc.types import ChirpEstimate, Spectrogram
+
+# tolerances on clear chirps (high SNR, several seconds long)
+START_TOL_S = 1.5
+FREQ_TOL_HZ = 5.0
+
+SHIPPED = (default_model_dir() / "config.json").is_file()
+METHODS = [
+    "ridge",
+    pytest.param("model", marks=pytest.mark.skipif(not SHIPPED, reason="no shipped model in chirploc/assets/default")),
+]
+BASE_KEYS = [
+    "file", "start_time_s", "end_time_s", "duration_s", "start_freq_hz", "end_freq_hz", "sweep",
+    "sweep_rate_hz_per_s", "presence",
+]
+
+
+# --------------------------------------------------------------------------- making files
+
+
+def pink_noise(rng: np.random.Generator, n: int, fs: float) -> np.ndarray:
+    """Unit-variance noise with a 1/f power spectrum (no DC)."""
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    freqs = np.fft.rfftfreq(n, 1 / fs)
+    spectrum[1:] /= np.sqrt(freqs[1:])
+    spectrum[0] = 0
+    x = np.fft.irfft(spectrum, n)
+    return x / x.std()
+
+
+def with_chirps(rng, seconds: float, fs: float, chirps, amplitude: float = 2.0) -> np.ndarray:
+    """1/f noise with scipy chirps (t0 s, duration s, f0 Hz, f1 Hz) added."""
+    n = int(round(seconds * fs))
+    x = pink_noise(rng, n, fs)
+    t = np.arange(n) / fs
+    for t0, d, f0, f1 in chirps:
+        inside = (t >= t0) & (t < t0 + d)
+        x[inside] += amplitude * scipy_chirp(t[inside] - t0, f0, d, f1, method="linear")
+    return x
+
+
+def write_edf(path: Path, channels: dict[str, np.ndarray], fs: float) -> Path:
+    import edfio
+
+    signals = [edfio.EdfSignal(x, fs, label=name) for name, x in channels.items()]
+    edf = edfio.Edf(signals, starttime=time(9, 30, 0), recording=edfio.Recording(startdate=date(2024, 3, 5)))
+    edf.write(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("inputs")
+    rng = np.random.default_rng(7)
+    out: dict[str, Path] = {}
+
+    x = with_chirps(rng, 32, 256, [(8.0, 10.0, 10.0, 40.0)], amplitude=1.0)
+    out["wav"] = d / "tone.wav"
+    wavfile.write(out["wav"], 256, np.round(x / np.abs(x).max() * 20000).astype(np.int16))
+
+    out["npy1"] = d / "signal.npy"
+    np.save(out["npy1"], with_chirps(rng, 30, 500, [(5.0, 12.0, 60.0, 20.0)]))
+
+    spec = spectrogram_of_signal(with_chirps(rng, 32, 256, [(12.0, 8.0, 30.0, 70.0)]), 256)
+    out["npy2"] = d / "plane.npy"
+    np.save(out["npy2"], spec.values)
+
+    from chirploc.io.figure import render_figure_png
+    from chirploc.synth.chirploc100k import ChirpLoc100KScene
+
+    batch = ChirpLoc100KScene().generate(64, seed=2)
+    lab = batch.labels
+    clear = np.flatnonzero(
+        (lab.duration_s[:, 0] >= 6) & (batch.noise_level < 0.15) & (np.abs(lab.end_freq_hz[:, 0] - lab.start_freq_hz[:, 0]) > 8)
+        & (lab.start_freq_hz[:, 0] > 5) & (lab.end_freq_hz[:, 0] > 5) & (lab.start_freq_hz[:, 0] < 95) & (lab.end_freq_hz[:, 0] < 95)
+    )
+    i = int(clear[0])
+    out["figure"] = d / "spectrogram_0.png"
+    out["figure"].write_bytes(render_figure_png(batch.values[i], 0, batch.chirps(i)[0].sweep))
+    out["figure_truth"] = batch.chirps(i)[0]  # type: ignore[assignment]
+
+    # 90 s, two channels: Cz holds a chirp across the 32 s window edge and one later, Fz none
+    cz = with_chirps(rng, 90, 256, [(26.0, 10.0, 50.0, 20.0), (60.0, 10.0, 10.0, 30.0)])
+    out["edf"] = write_edf(d / "rec.edf", {"Fz": pink_noise(rng, 90 * 256, 256), "Cz": cz}, 256)
+
+    from PIL import Image
+
+    plain = (spec.values - spec.values.min()) / np.ptp(spec.values)  # grey levels, top row = highest frequency
+    Image.fromarray(np.uint8(np.round(255 * plain))[::-1]).save(d / "plain.png")
+    out["plain"] = d / "plain.png"
+
+    bad = d / "bad"
+    bad.mkdir()
+    (bad / "empty.wav").write_bytes(b"")
+    (bad / "notes.txt").write_text("not a recording\n")
+    np.save(bad / "nan.npy", np.r_[np.zeros(400), np.nan, np.zeros(9000)])
+    out["empty"], out["unknown"], out["nan"] = bad / "empty.wav", bad / "notes.txt", bad / "nan.npy"
+    return out
+
+
+# --------------------------------------------------------------------------- running the command
+
+
+def run_cli(capsys, *args) -> tuple[int, str, str]:
+    """`chirploc ARGS` in this process, through the console entry point."""
+    from chirploc import cli
+
+    old = sys.argv
+    sys.argv = ["chirploc", *map(str, args)]
+    try:
+        cli.main()
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    finally:
+        sys.argv = old
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def predict_json(capsys, *args) -> list[dict]:
+    code, out, err = run_cli(capsys, "predict", *args)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def chirps_of(records: list[dict]) -> list[dict]:
+    return [r for r in records if r["start_time_s"] is not None]
+
+
+def assert_close(record: dict, t0: float, f0: float, f1: float) -> None:
+    assert abs(record["start_time_s"] - t0) <= START_TOL_S, record
+    assert abs(record["start_freq_hz"] - f0) <= FREQ_TOL_HZ, record
+    assert abs(record["end_freq_hz"] - f1) <= FREQ_TOL_HZ, record
+
+
+def method_args(method: str) -> list[str]:
+    return ["--method", method]
+
+
+# --------------------------------------------------------------------------- correct answers
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_wav_chirp_is_found_where_it_is(capsys, files, method) -> None:
+    records = predict_json(capsys, files["wav"], *method_args(method))
+    found = chirps_of(records)
+    assert len(found) == 1
+    rec = found[0]
+    assert list(rec) == [*BASE_KEYS, *[k for k in rec if k.endswith("_std")], "description"]
+    assert rec["file"] == str(files["wav"]) and "channel" not in rec
+    assert_close(rec, 8.0, 10.0, 40.0)
+    assert abs(rec["end_time_s"] - 18.0) <= START_TOL_S
+    assert rec["description"].startswith("A rising")
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_npy_signal_with_fs_gives_csv_with_the_record_columns(capsys, files, method) -> None:
+    code, out, err = run_cli(capsys, "predict", files["npy1"], "--fs", "500", "--format", "csv", *method_args(method))
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    header = out.splitlines()[0].split(",")
+    assert header == [c for c in COLUMNS if c in header]
+    assert set(BASE_KEYS) | {"description"} <= set(header)
+    assert len(rows) == 1
+    row = rows[0]
+    assert_close({k: float(row[k]) for k in ("start_time_s", "start_freq_hz", "end_freq_hz")}, 5.0, 60.0, 20.0)
+    assert row["sweep"] in ("linear", "quadratic", "exponential", "hyperbolic")
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_npy_spectrogram_with_ranges(capsys, files, method) -> None:
+    # rows are 0..127 Hz bin centres, so the axis' outer edges are -0.5 and 127.5 Hz
+    records = predict_json(
+        capsys, files["npy2"], "--time-range", "0", "32", "--freq-range", "-0.5", "127.5", *method_args(method)
+    )
+    found = chirps_of(records)
+    assert len(found) == 1
+    assert_close(found[0], 12.0, 30.0, 70.0)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_chirploc100k_figure_is_read_on_its_own_axes(capsys, files, method) -> None:
+    truth = files["figure_truth"]
+    records = predict_json(capsys, files["figure"], *method_args(method))
+    found = chirps_of(records)
+    assert len(found) == 1
+    assert_close(found[0], truth.start_time_s, truth.start_freq_hz, truth.end_freq_hz)
+
+
+def test_plain_image_with_ranges(capsys, files) -> None:
+    found = chirps_of(predict_json(capsys, files["plain"], "--time-range", "0", "32", "--freq-range", "-0.5", "127.5", "--method", "ridge"))
+    assert len(found) == 1
+    assert_close(found[0], 12.0, 30.0, 70.0)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_edf_channels_and_sliding_windows_report_recording_time(capsys, files, method, tmp_path) -> None:
+    records = predict_json(capsys, files["edf"], *method_args(method))
+    fz = [r for r in records if r["channel"] == "Fz"]
+    cz = [r for r in records if r["channel"] == "Cz"]
+    assert len(fz) == 1 and fz[0]["start_time_s"] is None and fz[0]["description"].startswith("No chirp found")
+    assert fz[0]["presence"] is not None and fz[0]["presence"] < 0.5
+    assert len(cz) == 2, cz  # the chirp across the 32 s window edge is reported once, whole
+    assert_close(cz[0], 26.0, 50.0, 20.0)
+    assert abs(cz[0]["end_time_s"] - 36.0) <= START_TOL_S
+    assert_close(cz[1], 60.0, 10.0, 30.0)
+
+
+def test_channel_option_picks_channels_and_plots_every_window(capsys, files, tmp_path) -> None:
+    plots = tmp_path / "plots"
+    records = predict_json(capsys, files["edf"], "--channel", "Cz", "--method", "ridge", "--plot", plots)
+    assert {r["channel"] for r in records} == {"Cz"}
+    pictures = sorted(p.name for p in plots.glob("*.png"))
+    assert len(pictures) == 5  # 90 s in 32 s windows 16 s apart, the last aligned to the end
+    assert all(name.startswith("rec_Cz_") for name in pictures)
+    assert (plots / pictures[0]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_mne_annotations_are_stamped_from_the_recording_start(capsys, files, tmp_path) -> None:
+    target = tmp_path / "chirps-annot.csv"
+    code, out, err = run_cli(capsys, "predict", files["edf"], "--method", "ridge", "--annotations", target, "--out", tmp_path / "r.json")
+    assert code == 0, err
+    rows = list(csv.DictReader(target.open(encoding="utf-8")))
+    assert list(rows[0]) == ["onset", "duration", "description", "ch_names"]
+    assert len(rows) == 2 and all(r["ch_names"] == "Cz" for r in rows)
+    onset = datetime.strptime(rows[0]["onset"], "%Y-%m-%d %H:%M:%S.%f")
+    assert abs((onset - datetime(2024, 3, 5, 9, 30)).total_seconds() - 26.0) <= START_TOL_S
+    assert rows[0]["description"] == "chirp/falling/linear"
+    try:
+        import mne
+    except ImportError:
+        return
+    annotations = mne.read_annotations(target)
+    raw = mne.io.read_raw_edf(files["edf"], verbose=False)
+    raw.set_annotations(annotations)
+    assert abs(raw.annotations.onset[0] - 26.0) <= START_TOL_S
+    assert abs(raw.annotations.onset[1] - 60.0) <= START_TOL_S
+
+
+def test_tiny_model_plumbing(capsys, files, tmp_path) -> None:
+    from chirploc.model import ChirpLocNet, ModelConfig, save_model
+
+    folder = save_model(ChirpLocNet(ModelConfig(depth=1, img_size=64)), tmp_path / "m")
+    records = predict_json(capsys, files["wav"], files["figure"], "--model", folder, "--presence-threshold", "0")
+    assert {r["file"] for r in records} == {str(files["wav"]), str(files["figure"])}
+    for rec in records:
+        assert rec["start_time_s"] is not None and 0 <= rec["presence"] <= 1
+        assert {"start_time_s_std", "duration_s_std", "start_freq_hz_std", "end_freq_hz_std"} <= set(rec)
+
+
+# --------------------------------------------------------------------------- bad inputs
+
+
+@pytest.mark.parametrize(
+    "key, extra, words",
+    [
+        ("empty", [], "empty"),
+        ("unknown", [], ".png, .jpg"),
+        ("plain", [], "--time-range T0 T1 and --freq-range F0 F1"),
+        ("npy1", [], "needs --fs"),
+        ("edf", ["--channel", "O1"], "Fz, Cz"),
+        ("nan", ["--fs", "256"], "NaN"),
+    ],
+)
+def test_bad_input_gives_one_line_naming_the_file(capsys, files, key, extra, words) -> None:
+    code, out, err = run_cli(capsys, "predict", files[key], "--method", "ridge", *extra)
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("chirploc: error: ") and str(files[key]) in lines[0] and words in lines[0]
+
+
+def test_missing_path_and_no_model(capsys, files, tmp_path) -> None:
+    code, _, err = run_cli(capsys, "predict", tmp_path / "nowhere.wav", "--method", "ridge")
+    assert code == 2 and "nowhere.wav" in err and len(err.strip().splitlines()) == 1
+    if not SHIPPED:
+        code, _, err = run_cli(capsys, "predict", files["wav"])
+        assert code == 2 and "--method ridge" in err
+
+
+def test_mixed_files_write_the_good_ones_and_fail_with_a_summary(files, tmp_path) -> None:
+    out = tmp_path / "results.json"
+    inputs = [files["wav"], files["empty"], files["npy1"], files["unknown"]]
+    proc = subprocess.run(
+        [sys.executable, "-m", "chirploc.cli", "predict", *map(str, inputs), "--fs", "500", "--method", "ridge", "--out", str(out)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert lines[-1] == "chirploc: 2 of 4 files failed"
+    assert any(str(files["empty"]) in line for line in lines)
+    assert any(str(files["unknown"]) in line for line in lines)
+    records = json.loads(out.read_text(encoding="utf-8"))
+    assert {r["file"] for r in records} == {str(files["wav"]), str(files["npy1"])}
+
+
+# --------------------------------------------------------------------------- describe
+
+
+def test_describe_from_numbers_and_from_a_records_file(capsys, files, tmp_path) -> None:
+    code, out, _ = run_cli(
+        capsys, "describe", "--start-time", "38.9", "--duration", "10.8", "--start-freq", "14.6",
+        "--end-freq", "36.8", "--sweep", "exponential", "--presence", "0.97",
+    )
+    assert code == 0
+    assert out.strip() == (
+        "A rising exponential chirp from 38.9 s to 49.7 s sweeps 14.6 Hz to 36.8 Hz (about 2.1 Hz/s) over 10.8 s; confidence 0.97."
+    )
+    results = tmp_path / "r.json"
+    assert run_cli(capsys, "predict", files["edf"], "--method", "ridge", "--out", results)[0] == 0
+    code, out, _ = run_cli(capsys, "describe", results)
+    lines = out.strip().splitlines()
+    assert code == 0 and len(lines) == 3
+    assert lines[0].startswith(f"{files['edf']}, Fz: No chirp found")
+    assert lines[1].startswith(f"{files['edf']}, Cz: A falling linear chirp from")
+    code, _, err = run_cli(capsys, "describe", "--start-time", "3")
+    assert code == 2 and "--duration" in err
+
+
+# --------------------------------------------------------------------------- the library underneath
+
+
+def test_find_inputs_walks_folders_for_known_types(files, tmp_path) -> None:
+    found = find_inputs([files["wav"].parent])
+    assert found == sorted(found)
+    assert files["wav"] in found and files["nan"] in found and files["unknown"] not in found
+    with pytest.raises(ValueError, match="nowhere"):
+        find_inputs([tmp_path / "nowhere"])
+
+
+def test_long_signal_windows_are_in_recording_time(files) -> None:
+    windows = read_input(files["edf"], InputOptions(channels=["cz"]))
+    assert [w.offset_s for w in windows] == [0.0, 16.0, 32.0, 48.0, 58.0]
+    for w in windows:
+        assert w.channel == "Cz" and w.time_range_s == pytest.approx((w.offset_s, w.offset_s + 32.0))
+        assert w.start_datetime == datetime(2024, 3, 5, 9, 30)
+
+
+def test_merge_drops_cut_and_duplicate_estimates() -> None:
+    values = np.zeros((8, 128), dtype=np.float32)
+    grid = lambda t0: Spectrogram(values, t0 + (np.arange(128) + 0.5) * 0.25, np.arange(8.0) * 16)  # noqa: E731
+    a, b = Window(grid(0.0), Path("r.edf"), "Cz", 0.0), Window(grid(16.0), Path("r.edf"), "Cz", 16.0)
+    cut = ChirpEstimate(27.0, 5.0, 50.0, 40.0, presence=0.99)  # runs into a's end at 32 s
+    whole = ChirpEstimate(27.2, 8.8, 50.0, 20.0, presence=0.9)
+    twin = ChirpEstimate(20.0, 4.0, 80.0, 90.0, presence=0.7)
+    twin_weaker = ChirpEstimate(20.3, 4.0, 81.0, 91.0, presence=0.6)
+    other_channel = Window(grid(0.0), Path("r.edf"), "Fz", 0.0)
+    merged = merge_window_estimates([(a, [cut, twin]), (b, [whole, twin_weaker]), (other_channel, [cut])])
+    assert merged == [("Cz", twin), ("Cz", whole), ("Fz", cut)]
