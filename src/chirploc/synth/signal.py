@@ -310,7 +310,7 @@ class SignalScene(Scene):
         duration_s: Sequence[float] = (2.0, 12.0),
         freq_hz: Sequence[float] = (2.0, 100.0),
         sweeps: Sequence[str] = SWEEP_TYPES,
-        snr_db: Sequence[float] = (5.0, 20.0),
+        snr_db: Sequence[float] = (10.0, 25.0),
         noise_alpha: Sequence[float] = (1.0, 2.0),
         line_noise_prob: float = 0.3,
         line_noise_db: Sequence[float] = (0.0, 20.0),
