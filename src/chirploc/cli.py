@@ -63,7 +63,9 @@ def _train_config(
 
     cfg = get_preset(preset, **overrides)
     if scene:
-        cfg.scenes = [SceneMix(name) for name in scene]
+        from chirploc.synth import parse_scene_spec
+
+        cfg.scenes = [SceneMix(name, 1, params) for name, params in map(parse_scene_spec, scene)]
     if lora_r is not None or lora_targets:
         base = cfg.lora or LoraSettings()
         cfg.lora = LoraSettings(
@@ -91,7 +93,7 @@ def _read_training_files(data: Path | None):
 
 Opt = typer.Option
 TrainOut = Annotated[Path, Opt(help="Run folder: checkpoints/, logs/metrics.csv and model/ (the best network).")]
-SceneOpt = Annotated[Optional[list[str]], Opt("--scene", help="Stream this scene kind instead of the preset's mix (repeatable).")]
+SceneOpt = Annotated[Optional[list[str]], Opt("--scene", help="Stream this scene instead of the preset's mix, e.g. signal or 'signal:snr_db=5/15,window_s=16' (repeatable).")]
 DataOpt = Annotated[Optional[Path], Opt(help="Train on files instead: a shard set or a ChirpLoc100K folder.")]
 StepsOpt = Annotated[Optional[int], Opt(help="Stop after this many optimiser steps.")]
 MinutesOpt = Annotated[Optional[float], Opt(help="Stop after this many minutes.")]

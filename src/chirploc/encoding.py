@@ -68,7 +68,7 @@ def decode(
     sweep = outputs["sweep_logits"][index].argmax(-1).cpu().numpy()
     presence = torch.sigmoid(outputs["presence_logit"][index]).detach().double().cpu().numpy()
     t_lo, t_hi = time_range_s
-    f_lo, f_hi = freq_range_hz
+    f_lo, f_hi = max(freq_range_hz[0], 0.0), freq_range_hz[1]
     estimates = []
     for k in range(pos.shape[0]):
         start, duration, f0, f1 = origin + pos[k] * scale

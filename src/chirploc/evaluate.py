@@ -30,12 +30,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from chirploc.describe import PRESENCE_THRESHOLD
 from chirploc.metrics import TARGETS, roc_auc, sweep_accuracy, target_metrics
+from chirploc.synth import parse_scene_spec
 from chirploc.types import SWEEP_TYPES, ChirpEstimate, SceneBatch, sweep_code
 
 RESULT_FORMAT = "chirploc-evaluation/1"
 METHODS: tuple[str, ...] = ("model", "ridge")
-PRESENCE_THRESHOLD = 0.5
 
 #: Interior edges (s) of the true-duration strata: <3 s, 3-7 s, 7-11 s, >=11 s.
 DURATION_EDGES_S: tuple[float, ...] = (3.0, 7.0, 11.0)
@@ -75,25 +76,6 @@ _GENERIC_NOISE = {
 # --------------------------------------------------------------------------- data
 
 
-def _parse_scene_spec(data: str) -> tuple[str, dict[str, Any]]:
-    """'name' or 'name:key=value,key=value' (values read as int, float or text)."""
-    name, _, rest = data.partition(":")
-    params: dict[str, Any] = {}
-    for item in filter(None, (p.strip() for p in rest.split(","))):
-        key, eq, value = item.partition("=")
-        if not eq or not key.strip():
-            raise ValueError(f"--data {data!r}: scene parameters are key=value pairs separated by commas")
-        for cast in (int, float):
-            try:
-                params[key.strip()] = cast(value)
-                break
-            except ValueError:
-                continue
-        else:
-            params[key.strip()] = value.strip()
-    return name.strip().lower(), params
-
-
 def _accepted(scenes: Sequence[str]) -> str:
     return (
         "pass a shard-set folder (with manifest.json), a ChirpLoc100K folder (labels.csv and "
@@ -129,7 +111,7 @@ def load_eval_data(data: str, n: int = 2000, seed: int = 12345) -> SceneBatch:
 
             folder = ChirpLoc100KFolder(path)
             return folder.load(np.arange(min(n, len(folder))), progress=True)
-    name, params = _parse_scene_spec(text)
+    name, params = parse_scene_spec(text)
     if name in SCENES:
         try:
             scene = get_scene(name, **params)

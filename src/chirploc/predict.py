@@ -77,16 +77,25 @@ class ChirpLocModel:
         """Chirps in `x`, as ChirpEstimates (presence is the probability that each is there).
 
         x: a Spectrogram; a 2-D array [freq, time] with `time_range_s` and `freq_range_hz`;
-        a 1-D signal with `fs_hz`; a file path (image, .npy, WAV, EDF); or a list of
-        Spectrograms (then one list of estimates per spectrogram).
+        a 1-D signal with `fs_hz`; a file path (image, .npy, WAV, EDF: a recording longer
+        than one window gives the chirps found, each once, in recording time, over all its
+        channels); or a list of Spectrograms (then one list of estimates per spectrogram).
         """
         if isinstance(x, Spectrogram):
             return self.predict_spectrograms([x])[0]
         if isinstance(x, (str, Path)):
             from chirploc.inputs import InputOptions, read_input
 
+            from chirploc.describe import PRESENCE_THRESHOLD
+            from chirploc.inputs import merge_window_estimates
+
             windows = read_input(Path(x), InputOptions(time_range_s=time_range_s, freq_range_hz=freq_range_hz, fs_hz=fs_hz))
-            return [e for w in windows for e in self.predict_spectrograms([w.spectrogram])[0]]
+            found = self.predict_spectrograms([w.spectrogram for w in windows])
+            if len(windows) == 1:
+                return found[0]
+            # a long recording: chirps found in recording time, each once, however the windows overlap
+            passing = [[e for e in ests if e.presence >= PRESENCE_THRESHOLD] for ests in found]
+            return [e for _, e in merge_window_estimates(list(zip(windows, passing)))]
         if isinstance(x, np.ndarray):
             if x.ndim == 2:
                 if time_range_s is None or freq_range_hz is None:
