@@ -51,7 +51,7 @@ def generate(
         raise UserError(f"--workers must be at least 1, got {workers}")
     scene_obj = get_scene(scene, min_chirps=min_chirps, max_chirps=max_chirps)
     path = generate_dataset(scene_obj, n, out, fmt=fmt, seed=seed, workers=workers, progress=True)
-    typer.echo(f"wrote {n} {scene} scenes ({fmt}) to {path}")
+    typer.echo(f"{path}: {n} {scene} scenes ({fmt}), complete")
 
 
 def _train_config(
