@@ -334,7 +334,9 @@ def _robust_standardise(values: np.ndarray, axis: int) -> np.ndarray:
     median = np.median(values, axis=axis, keepdims=True)
     spread = _MAD_TO_STD * np.median(np.abs(values - median), axis=axis, keepdims=True)
     typical = np.median(spread, axis=-1 if axis == -2 else -2, keepdims=True)
-    typical = np.maximum(typical, np.finfo(np.float32).tiny)
+    # a plane whose lines are mostly constant (clipped images) falls back to its overall spread
+    overall = np.maximum(np.std(values, axis=(-2, -1), keepdims=True), np.finfo(np.float32).tiny)
+    typical = np.where(typical > 1e-6 * overall, typical, overall)
     # a constant line (MAD 0) would blow up; it borrows the plane's typical spread
     spread = np.where(spread > 1e-6 * typical, spread, typical)
     return ((values - median) / spread).astype(np.float32)
