@@ -303,6 +303,23 @@ def evaluate(
     typer.echo(f"report: {path}")
 
 
+@app.command("export")
+def export_command(
+    onnx: Annotated[Path, typer.Option("--onnx", help="ONNX file to write (its <file>.json sidecar is written beside it).")],
+    model: Annotated[Optional[str], typer.Option(help="Model or LoRA adapter folder (default: the shipped model).")] = None,
+    opset: Annotated[Optional[int], typer.Option(help="ONNX opset (default: the exporter's own).")] = None,
+) -> None:
+    """Export a model's network to ONNX (dynamic batch), checked against torch with ONNX Runtime."""
+    from chirploc.export import OnnxMissing, export_onnx, read_sidecar
+
+    try:
+        path = export_onnx(model, onnx, opset=opset)
+    except OnnxMissing as err:
+        raise UserError(str(err)) from None
+    diff = read_sidecar(path)["onnx"]["max_abs_diff_vs_torch"]
+    typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB), max abs difference vs torch {diff:.1e}")
+
+
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit status 2."""
     try:
