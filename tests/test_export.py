@@ -152,3 +152,21 @@ def test_cli_export_error_is_one_line(tmp_path):
     )
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "not found" in result.stderr
+
+
+def test_cli_predict_with_the_onnx_runtime_matches_torch(exported, tiny, tmp_path):
+    values = get_scene("chirploc100k").generate(1, seed=11).values[0]
+    np.save(tmp_path / "s.npy", values)
+    records = {}
+    for runtime, model in (("torch", tiny), ("onnx", exported)):
+        out = tmp_path / f"{runtime}.json"
+        done = subprocess.run(
+            [sys.executable, "-m", "chirploc.cli", "predict", str(tmp_path / "s.npy"), "--model", str(model),
+             "--runtime", runtime, "--time-range", "0", "60", "--freq-range", "0", "100",
+             "--presence-threshold", "0", "--out", str(out)],
+            capture_output=True, text=True, timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        records[runtime] = json.loads(out.read_text())[0]
+    for key in ("start_time_s", "end_time_s", "start_freq_hz", "end_freq_hz"):
+        assert abs(records["torch"][key] - records["onnx"][key]) < 0.01

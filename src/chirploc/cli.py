@@ -193,8 +193,9 @@ def finetune(
 @app.command()
 def predict(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (read recursively): PNG/JPEG, .npy, WAV, EDF/BDF.", show_default=False)],
-    model: Annotated[Optional[Path], typer.Option(help="Model folder (written by `chirploc train`); default: the shipped model.")] = None,
+    model: Annotated[Optional[Path], typer.Option(help="Model folder (`chirploc train`), adapter folder (`chirploc finetune`) or .onnx file (`chirploc export`); default: the shipped model.")] = None,
     method: Annotated[str, typer.Option(help="model (the trained network) or ridge (the classical baseline, nothing to train).")] = "model",
+    runtime: Annotated[str, typer.Option(help="torch, or onnx (ONNX Runtime, with --model FILE.onnx).")] = "torch",
     fmt: Annotated[str, typer.Option("--format", help="Output format: json (a list of records) or csv.")] = "json",
     out: Annotated[Optional[Path], typer.Option(help="Write the records to this file instead of standard output.")] = None,
     plot: Annotated[Optional[Path], typer.Option(help="Folder for one picture per window: the spectrogram with the chirps found drawn over it.")] = None,
@@ -209,7 +210,7 @@ def predict(
     from chirploc.run_predict import run_predict
 
     result = run_predict(
-        paths, model=model, method=method, fmt=fmt, out=out, plot_dir=plot, time_range_s=time_range,
+        paths, model=model, method=method, runtime=runtime, fmt=fmt, out=out, plot_dir=plot, time_range_s=time_range,
         freq_range_hz=freq_range, fs_hz=fs, channels=channel, annotations=annotations,
         presence_threshold=presence_threshold,
     )

@@ -30,6 +30,7 @@ from chirploc.records import estimate_record, no_chirp_record, write_mne_annotat
 from chirploc.types import ChirpEstimate, Spectrogram
 
 METHODS = ("model", "ridge")
+RUNTIMES = ("torch", "onnx")
 #: more files than this get a progress bar
 PROGRESS_MIN_FILES = 3
 #: chirps the ridge tracker looks for per window
@@ -72,17 +73,27 @@ class PredictResult:
 # --------------------------------------------------------------------------- estimators
 
 
-def model_estimator(model: str | Path | None = None, batch_size: int = 64) -> Estimator:
-    """Estimates from a trained model: the shipped one (None) or a model folder."""
+def model_estimator(model: str | Path | None = None, batch_size: int = 64, runtime: str = "torch") -> Estimator:
+    """Estimates from a trained model: the shipped one (None), a model or adapter folder, or
+    (runtime 'onnx', or a path ending in .onnx) an ONNX file written by `chirploc export`."""
     from chirploc.model import ModelError, default_model_dir
     from chirploc.predict import load_model
 
-    if model is None and not (default_model_dir() / "config.json").is_file():
+    if runtime not in RUNTIMES:
+        raise ChirpLocIOError(f"unknown --runtime {runtime!r}: use one of {', '.join(RUNTIMES)}")
+    if runtime == "onnx" or str(model).endswith(".onnx"):
+        if model is None or not str(model).endswith(".onnx"):
+            raise ChirpLocIOError("--runtime onnx needs --model FILE.onnx, written by `chirploc export --onnx FILE.onnx`")
+        from chirploc.export import load_onnx_model
+
+        loaded = load_onnx_model(Path(model))
+    elif model is None and not (default_model_dir() / "config.json").is_file():
         raise ModelError(
             "no trained model is shipped with this installation: pass --model FOLDER "
             "(written by `chirploc train`) or use --method ridge"
         )
-    loaded = load_model(model)
+    else:
+        loaded = load_model(model)
 
     def estimate(windows: list[Window]) -> list[list[ChirpEstimate]]:
         return loaded.predict_spectrograms([w.spectrogram for w in windows], batch_size=batch_size)
@@ -119,10 +130,10 @@ def _in_band(window: Window) -> Spectrogram:
     return Spectrogram(spec.values[keep], spec.times_s, spec.freqs_hz[keep])
 
 
-def make_estimator(method: str = "model", model: str | Path | None = None) -> Estimator:
+def make_estimator(method: str = "model", model: str | Path | None = None, runtime: str = "torch") -> Estimator:
     method = method.lower()
     if method == "model":
-        return model_estimator(model)
+        return model_estimator(model, runtime=runtime)
     if method == "ridge":
         if model is not None:
             raise ChirpLocIOError("--model applies to --method model only: drop it, or use --method model")
@@ -200,6 +211,7 @@ def run_predict(
     *,
     model: str | Path | None = None,
     method: str = "model",
+    runtime: str = "torch",
     fmt: str = "json",
     out: str | Path | None = None,
     plot_dir: str | Path | None = None,
@@ -239,7 +251,7 @@ def run_predict(
     files = find_inputs(paths)
     if not files:
         raise ChirpLocIOError("no input files given: pass files or folders to read")
-    estimator = estimator or make_estimator(method, model)
+    estimator = estimator or make_estimator(method, model, runtime)
     plot_path = Path(plot_dir) if plot_dir is not None else None
     plot_names: set[str] = set()
     if progress is None:  # a bar only where a person watches
