@@ -1,7 +1,7 @@
 """The chirp localiser: a timm Vision Transformer, optional LoRA adapters (peft), and heads.
 
-The network sees a spectrogram as a one-channel image (each image standardised to
-zero mean and unit variance inside the network) and answers, per chirp slot:
+The network sees a spectrogram as a one-channel image (each image standardised inside
+the network: each frequency row centred, then the whole scaled to unit variance) and answers, per chirp slot:
 
 - four positions in units normalised by the image's own axes: start time and
   duration as fractions of the time span, start and end frequency as fractions
@@ -133,9 +133,10 @@ class ChirpLocNet(nn.Module):
 
     @staticmethod
     def standardise(images: torch.Tensor) -> torch.Tensor:
-        mean = images.mean(dim=(1, 2, 3), keepdim=True)
-        std = images.std(dim=(1, 2, 3), keepdim=True)
-        return (images - mean) / (std + 1e-6)
+        """Each frequency row minus its mean over time (the background spectrum, e.g. a 1/f
+        slope of tens of dB, would otherwise dwarf a ridge), then the image over its spread."""
+        centred = images - images.mean(dim=3, keepdim=True)
+        return centred / (centred.std(dim=(1, 2, 3), keepdim=True) + 1e-6)
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         tokens = self.backbone.forward_features(self.standardise(images))  # [B, prefix + N, width]

@@ -69,12 +69,12 @@ PRESETS: dict[str, TrainConfig] = {
     "default": TrainConfig(
         model=ModelConfig(backbone="vit_tiny_patch16_224", img_size=128, depth=6),
         scenes=[
-            SceneMix("chirploc100k", 2),
+            SceneMix("chirploc100k", 3),
             SceneMix("chirploc100k", 1, {"min_chirps": 0, "max_chirps": 1}),
-            SceneMix("signal", 3, {"min_chirps": 0, "max_chirps": 1}),
+            SceneMix("signal", 2, {"min_chirps": 0, "max_chirps": 1}),
         ],
         batch_size=64,
-        lr=7e-4,
+        lr=1e-3,
         warmup_steps=300,
         max_steps=6_000,
         max_minutes=90.0,
