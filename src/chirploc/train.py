@@ -20,12 +20,13 @@ import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+from torch.utils.data import DataLoader, IterableDataset
 
 from chirploc.encoding import encode_targets, spans, to_images
 from chirploc.model import ChirpLocNet, LoraSettings, ModelConfig, count_parameters, load_net, lora_wrap, save_model
 from chirploc.presets import SceneMix, TrainConfig
 from chirploc.synth import BLOCK, get_scene
+from chirploc.synth.stream import process_shard
 from chirploc.types import SceneBatch
 
 VAL_SEED_OFFSET = 1_000_003  # validation scenes come from seeds no training stream uses
@@ -39,15 +40,6 @@ def batch_to_tensors(batch: SceneBatch, model: ModelConfig) -> dict[str, torch.T
         **encode_targets(batch, model.max_chirps),
         "scale": torch.as_tensor(np.broadcast_to(scale, (len(batch), 4)).copy(), dtype=torch.float32),
     }
-
-
-def _shard() -> tuple[int, int]:
-    info = get_worker_info()
-    worker, workers = (info.id, info.num_workers) if info else (0, 1)
-    rank, world = 0, 1
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return rank * workers + worker, world * workers
 
 
 class MixedSceneStream(IterableDataset):
@@ -64,7 +56,7 @@ class MixedSceneStream(IterableDataset):
         self.seed, self.batch_size, self.model, self.first_block = seed, batch_size, model, first_block
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
-        index, count = _shard()
+        index, count = process_shard()
         pending: list[dict[str, torch.Tensor]] = []
         held = 0
         for j in range(self.first_block + index, 2**62, count):

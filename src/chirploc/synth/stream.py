@@ -18,6 +18,16 @@ from chirploc.synth.base import Scene
 from chirploc.types import SceneBatch
 
 
+def process_shard() -> tuple[int, int]:
+    """(index, count) of this process among all data-loader workers of all DDP ranks."""
+    info = get_worker_info()
+    worker, workers = (info.id, info.num_workers) if info else (0, 1)
+    rank, world = 0, 1
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return rank * workers + worker, world * workers
+
+
 class SceneStream(IterableDataset):
     """Yields `SceneBatch` blocks of `scene` for `seed`; endless unless `n_blocks` is given."""
 
@@ -27,16 +37,8 @@ class SceneStream(IterableDataset):
         self.n_blocks = n_blocks
         self.first_block = first_block
 
-    def _shard(self) -> tuple[int, int]:
-        info = get_worker_info()
-        worker, workers = (info.id, info.num_workers) if info else (0, 1)
-        rank, world = 0, 1
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
-        return rank * workers + worker, world * workers
-
     def __iter__(self) -> Iterator[SceneBatch]:
-        index, count = self._shard()
+        index, count = process_shard()
         blocks = itertools.count(self.first_block + index, count)
         if self.n_blocks is not None:
             blocks = (b for b in blocks if b < self.first_block + self.n_blocks)
