@@ -58,6 +58,14 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 
 EVAL_SEED = 2024
+
+
+def _in_repo(path: Path) -> str:
+    """A path as the repository names it (relative to its root where it lies inside)."""
+    try:
+        return str(Path(path).resolve().relative_to(HERE.parent))
+    except ValueError:
+        return str(path)
 FRESH_SEED = 4242  # training evaluation: scenes neither the training streams nor EVAL_SEED use
 TARGETS_SHOWN = {"start_time_s": ("start time", "s"), "start_freq_hz": ("start freq", "Hz"), "end_freq_hz": ("end freq", "Hz")}
 SHORT_S = 3.0
@@ -284,7 +292,7 @@ def run_data(mode: str, out_dir: Path, fast: bool) -> dict[str, Any]:
         for path in (target, RESULTS / "data.json"):
             if path.is_file():
                 stamp = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).isoformat(timespec="seconds")
-                return {"status": "reused", "file": str(path), "written": stamp,
+                return {"status": "reused", "file": _in_repo(path), "written": stamp,
                         "note": "not measured in this run: read from an earlier run of benchmarks/bench_data.py",
                         "report": json.loads(path.read_text())}
         return {"status": "skipped", "note": "no earlier data.json to reuse: run benchmarks/bench_data.py"}
@@ -294,7 +302,7 @@ def run_data(mode: str, out_dir: Path, fast: bool) -> dict[str, Any]:
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         return {"status": "failed", "command": command[1:], "error": tail[0]}
-    return {"status": "measured", "sizes": mode, "command": command[1:], "file": str(target),
+    return {"status": "measured", "sizes": mode, "command": command[1:], "file": _in_repo(target),
             "report": json.loads(target.read_text())}
 
 
