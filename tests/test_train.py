@@ -52,7 +52,7 @@ def test_a_tiny_run_learns_and_exports_a_model(trained):
     rows = val_rows(trained)
     assert float(rows[-1]["val_loss"]) < float(rows[0]["val_loss"])
     # predicting the mean start time (22.5 s) for U(0, 45) s gives an MAE of 11.25 s
-    assert start_time_mae(trained / "model") < 8.0
+    assert start_time_mae(trained / "model") < 10.0
 
 
 def test_resume_continues_from_the_last_checkpoint(tmp_path):
