@@ -393,11 +393,11 @@ def merge_window_estimates(
     min_overlap: float = 0.5,
     freq_tol_hz: float = 10.0,
     edge_frames: float = 2.0,
+    presence_threshold: float = 0.0,
 ) -> list[tuple[str | None, ChirpEstimate]]:
     """One answer per chirp from estimates made on overlapping windows, as (channel, estimate).
 
-    Pass the estimates worth keeping (e.g. those above the presence threshold). Per file
-    and channel:
+    Only estimates at least `presence_threshold` likely take part. Per file and channel:
 
     * an estimate that touches an edge of its window (within `edge_frames` frames) is
       dropped when another window holds its whole span away from that window's edges
@@ -412,7 +412,8 @@ def merge_window_estimates(
     windows = [w for w, _ in results]
     for index, (window, estimates) in enumerate(results):
         for est in estimates:
-            groups.setdefault((window.file, window.channel), []).append((index, est))
+            if est.presence >= presence_threshold:
+                groups.setdefault((window.file, window.channel), []).append((index, est))
         groups.setdefault((window.file, window.channel), [])
     merged: list[tuple[str | None, ChirpEstimate]] = []
     for (_, channel), items in groups.items():

@@ -84,18 +84,16 @@ class ChirpLocModel:
         if isinstance(x, Spectrogram):
             return self.predict_spectrograms([x])[0]
         if isinstance(x, (str, Path)):
-            from chirploc.inputs import InputOptions, read_input
-
             from chirploc.describe import PRESENCE_THRESHOLD
-            from chirploc.inputs import merge_window_estimates
+            from chirploc.inputs import InputOptions, merge_window_estimates, read_input
 
             windows = read_input(Path(x), InputOptions(time_range_s=time_range_s, freq_range_hz=freq_range_hz, fs_hz=fs_hz))
             found = self.predict_spectrograms([w.spectrogram for w in windows])
             if len(windows) == 1:
                 return found[0]
             # a long recording: chirps found in recording time, each once, however the windows overlap
-            passing = [[e for e in ests if e.presence >= PRESENCE_THRESHOLD] for ests in found]
-            return [e for _, e in merge_window_estimates(list(zip(windows, passing)))]
+            merged = merge_window_estimates(list(zip(windows, found)), presence_threshold=PRESENCE_THRESHOLD)
+            return [e for _, e in merged]
         if isinstance(x, np.ndarray):
             if x.ndim == 2:
                 if time_range_s is None or freq_range_hz is None:

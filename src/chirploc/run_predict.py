@@ -155,8 +155,7 @@ def predict_file(
     """Records of one file and the windows read from it."""
     windows = read_input(path, options)
     found = estimator(windows)
-    passing = [[e for e in ests if e.presence >= presence_threshold] for ests in found]
-    merged = merge_window_estimates(list(zip(windows, passing)))
+    merged = merge_window_estimates(list(zip(windows, found)), presence_threshold=presence_threshold)
     channels = list(dict.fromkeys(w.channel for w in windows))
     records: list[dict[str, Any]] = []
     for channel in channels:

@@ -291,18 +291,16 @@ def train(
         enable_model_summary=False,
     )
     start = time.perf_counter()
+    data = ChirpLocData(cfg, files)
     trainer.fit(
         module,
-        datamodule=ChirpLocData(cfg, files),
+        datamodule=data,
         ckpt_path=str(last) if resume else None,
         weights_only=True,
     )
     if trainer.global_rank != 0:
         return out / "model"
     module.load_state_dict(_best_state(out))
-    sample = ChirpLocData(cfg, files)
-    sample.setup()
-    grid = sample.val_parts[0]
     extra = {
         "trained_on": [m.__dict__ for m in cfg.scenes] if files is None else "files",
         "train_config": cfg.to_dict(),
@@ -310,7 +308,7 @@ def train(
         "steps": int(trainer.global_step),
         "minutes": round((time.perf_counter() - start) / 60, 2),
         "best_val_loss": float(best.best_model_score) if best.best_model_score is not None else None,
-        "input_shape": list(grid["images"].shape[1:]),
+        "input_shape": list(data.val_parts[0]["images"].shape[1:]),
     }
     return save_model(module.plain_net(), out / "model", extra=extra)
 
