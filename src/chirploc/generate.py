@@ -51,6 +51,7 @@ from chirploc.io.shards import (
     write_npy,
 )
 from chirploc.synth.base import BLOCK, Scene, check_count
+from chirploc.synth.chirploc100k import on_chirploc100k_grid
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ def generate_dataset(
             f"{scene.min_chirps} to {scene.max_chirps} chirps per scene: use --min-chirps 1 --max-chirps 1, "
             "or --format shards"
         )
-    if fmt_key == PNG_FORMAT and not _on_public_plane(scene):
+    if fmt_key == PNG_FORMAT and not on_chirploc100k_grid(scene.times_s, scene.freqs_hz):
         raise ValueError(
             f"--format chirploc100k draws the public 0-60 s x 0-100 Hz figure, but scene {scene.name!r} "
             "has other axes: use --format shards"
@@ -482,15 +483,3 @@ def _write_png_layout(
 
 __all__ = ["FORMATS", "PROGRESS_FILE", "generate_dataset", "png_name"]
 
-
-def _on_public_plane(scene: Scene) -> bool:
-    """Whether the scene's grid is ChirpLoc100K's 128 x 128 bins over 0-60 s and 0-100 Hz."""
-    from chirploc.synth.chirploc100k import DURATION_S, MAX_FREQ_HZ, N_FREQ, N_TIME
-    from chirploc.types import bin_centres
-
-    times, freqs = np.asarray(scene.times_s), np.asarray(scene.freqs_hz)
-    return (
-        times.shape == (N_TIME,) and freqs.shape == (N_FREQ,)
-        and np.allclose(times, bin_centres(0.0, DURATION_S, N_TIME))
-        and np.allclose(freqs, bin_centres(0.0, MAX_FREQ_HZ, N_FREQ))
-    )

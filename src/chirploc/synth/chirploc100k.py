@@ -64,6 +64,16 @@ class ChirpLoc100KScene(Scene):
         return SceneBatch(values, self.times_s, self.freqs_hz, labels, noise, self.name)
 
 
+def on_chirploc100k_grid(times_s: np.ndarray, freqs_hz: np.ndarray) -> bool:
+    """Whether bin centres lie on ChirpLoc100K's 128 x 128 grid over 0-60 s and 0-100 Hz."""
+    times_s, freqs_hz = np.asarray(times_s), np.asarray(freqs_hz)
+    return (
+        times_s.shape == (N_TIME,) and freqs_hz.shape == (N_FREQ,)
+        and np.allclose(times_s, bin_centres(0.0, DURATION_S, N_TIME))
+        and np.allclose(freqs_hz, bin_centres(0.0, MAX_FREQ_HZ, N_FREQ))
+    )
+
+
 def ridge_bins(labels: ChirpTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Start column, end column (exclusive) and start/end frequency rows, floor-truncated as the public generator."""
     sb = np.floor(labels.start_time_s * N_TIME / DURATION_S).astype(np.int64)
