@@ -22,6 +22,8 @@ TINY = dict(depth=1, img_size=64)
         ModelConfig(**TINY),
         ModelConfig(backbone="vit_small_patch16_224", depth=1, img_size=96, in_chans=3),
         ModelConfig(backbone="vit_tiny_patch16_224", patch_size=8, depth=1, img_size=64, max_chirps=3),
+        ModelConfig(stem="conv", **TINY),
+        ModelConfig(stem="conv", patch_size=8, depth=1, img_size=64, max_chirps=2),
     ],
 )
 def test_outputs_per_slot_for_any_backbone_shape(config):
@@ -82,6 +84,16 @@ def test_bad_checkpoints_give_one_line_errors(tmp_path):
     (pickle_file.parent / "config.json").write_text((other / "config.json").read_text())
     with pytest.raises(ModelError, match="corrupt"):
         load_net(pickle_file.parent)
+
+
+def test_conv_stem_keeps_the_token_grid_and_refuses_what_it_cannot_build():
+    patch, conv = ChirpLocNet(ModelConfig(**TINY)), ChirpLocNet(ModelConfig(stem="conv", **TINY))
+    x = torch.randn(2, 1, 64, 64)
+    assert conv.backbone.patch_embed(x).shape == patch.backbone.patch_embed(x).shape == (2, 16, 192)
+    with pytest.raises(ModelError, match="power of two"):
+        ChirpLocNet(ModelConfig(stem="conv", patch_size=12, depth=1, img_size=96))
+    with pytest.raises(ModelError, match="unknown stem 'resnet'"):
+        ChirpLocNet(ModelConfig(stem="resnet", **TINY))
 
 
 def test_unknown_backbone_and_missing_lora_target_are_named():

@@ -17,7 +17,7 @@ from chirploc.presets import SceneMix, TrainConfig, get_preset
 from chirploc.synth import get_scene
 from chirploc.train import train
 
-TINY_MODEL = ModelConfig(depth=2, img_size=64, head_hidden=64, token_features=8)
+TINY_MODEL = ModelConfig(depth=2, img_size=64, head_hidden=64, token_features=8, stem="conv")
 
 
 def tiny_config(**overrides) -> TrainConfig:
@@ -87,6 +87,14 @@ def test_lora_finetune_writes_a_small_adapter_that_loads_onto_its_base(trained, 
     adapted, base = load_model(adapter), load_model(trained / "model")
     spec = get_scene("chirploc100k").generate(1, seed=5).spectrogram(0)
     assert adapted.predict(spec)[0] != base.predict(spec)[0]
+
+
+def test_lora_on_hub_weights_refuses_a_stem_those_weights_lack(tmp_path):
+    from chirploc.model import LoraSettings, ModelError
+
+    cfg = tiny_config(lora=LoraSettings(r=4), pretrained="vit_tiny_patch16_224.augreg_in21k")
+    with pytest.raises(ModelError, match="--stem patch"):
+        train(cfg, tmp_path / "run", progress=False)
 
 
 def test_presets_name_whole_configurations():

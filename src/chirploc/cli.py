@@ -117,6 +117,7 @@ def train(
     backbone: Annotated[Optional[str], Opt(help="timm ViT name, e.g. vit_tiny_patch16_224, vit_small_patch8_224.")] = None,
     img_size: Annotated[Optional[int], Opt(help="Input size in pixels.")] = None,
     patch_size: Annotated[Optional[int], Opt(help="Patch size in pixels.")] = None,
+    stem: Annotated[Optional[str], Opt(help="Patch embedding: conv (a convolutional stem) or patch (the ViT's linear one; hub weights need it).")] = None,
     depth: Annotated[Optional[int], Opt(help="Transformer blocks.")] = None,
     in_chans: Annotated[Optional[int], Opt(help="Input channels (1, or 3 for RGB backbones).")] = None,
     pretrained: Annotated[Optional[str], Opt(help="Start from a local .safetensors file, a chirploc model folder, or a hub name.")] = None,
@@ -144,7 +145,7 @@ def train(
     if scheduler not in (None, "cosine", "plateau"):
         raise UserError(f"--scheduler must be cosine or plateau, got {scheduler!r}")
     overrides = dict(
-        backbone=backbone, img_size=img_size, patch_size=patch_size, depth=depth, in_chans=in_chans,
+        backbone=backbone, img_size=img_size, patch_size=patch_size, stem=stem, depth=depth, in_chans=in_chans,
         pretrained=pretrained, max_steps=max_steps, max_minutes=max_minutes, batch_size=batch_size, lr=lr,
         scheduler=scheduler, seed=seed, precision=precision, num_workers=num_workers, val_every_steps=val_every,
     )

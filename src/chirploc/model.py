@@ -66,6 +66,7 @@ class ModelConfig:
     head_hidden: int = 256
     token_features: int = 16  # per-token features kept for the spatially aware head
     drop_path: float = 0.0
+    stem: str = "patch"  # "patch": the ViT's own linear patch embedding; "conv": a convolutional stem (ConvStem)
 
     def timm_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"img_size": self.img_size, "in_chans": self.in_chans, "num_classes": 0}
@@ -83,10 +84,47 @@ class ModelConfig:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+STEMS = ("patch", "conv")
+
+
+class ConvStem(nn.Sequential):
+    """A convolutional patch embedding: stride-2 3x3 convolutions (GroupNorm, GELU) down to the
+    patch grid, then a 1x1 projection to the token width (after Xiao et al. 2021, "Early
+    convolutions help transformers see better"). It replaces the linear 16 x 16 patch projection,
+    which sees a thin ridge only through one linear map per patch; the token grid stays the same.
+    GroupNorm rather than BatchNorm: no running statistics, so a frozen stem under LoRA stays
+    exactly the base model's."""
+
+    def __init__(self, in_chans: int, embed_dim: int, patch_size: int) -> None:
+        n_down = patch_size.bit_length() - 1
+        if patch_size < 2 or 2**n_down != patch_size:
+            raise ModelError(f"a conv stem needs a patch size that is a power of two, got {patch_size}")
+        layers: list[nn.Module] = []
+        channels = in_chans
+        for i in range(n_down):
+            width = max(embed_dim // 2 ** (n_down - 1 - i), 16)
+            layers += [nn.Conv2d(channels, width, 3, stride=2, padding=1, bias=False), nn.GroupNorm(8, width), nn.GELU()]
+            channels = width
+        layers.append(nn.Conv2d(channels, embed_dim, 1))
+        super().__init__(*layers)
+
+
 def create_backbone(config: ModelConfig, pretrained: str | Path | None = None) -> nn.Module:
     """The timm backbone, without classifier. `pretrained` is a local safetensors file
-    (timm adapts channels, patch grid and image size) or a timm/Hugging Face hub name."""
+    (timm adapts channels, patch grid and image size) or a timm/Hugging Face hub name.
+    With `config.stem == "conv"` the patch projection is a `ConvStem` (trained from scratch)."""
+    backbone = _timm_backbone(config, pretrained)
+    if config.stem == "conv":
+        embed = backbone.patch_embed
+        backbone.patch_embed.proj = ConvStem(config.in_chans, embed.proj.out_channels, embed.patch_size[0])
+    return backbone
+
+
+def _timm_backbone(config: ModelConfig, pretrained: str | Path | None) -> nn.Module:
     import timm
+
+    if config.stem not in STEMS:
+        raise ModelError(f"unknown stem {config.stem!r}: choose one of {', '.join(STEMS)}")
 
     if not timm.is_model(config.backbone):
         close = timm.list_models(f"*{config.backbone.split('_')[0]}*")[:6]

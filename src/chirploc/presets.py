@@ -56,7 +56,7 @@ class TrainConfig:
 
 PRESETS: dict[str, TrainConfig] = {
     "quick": TrainConfig(
-        model=ModelConfig(backbone="vit_tiny_patch16_224", img_size=128, depth=4),
+        model=ModelConfig(backbone="vit_tiny_patch16_224", img_size=128, depth=4, stem="conv"),
         batch_size=64,
         lr=1e-3,
         warmup_steps=100,
@@ -67,7 +67,7 @@ PRESETS: dict[str, TrainConfig] = {
         checkpoint_every_steps=200,
     ),
     "default": TrainConfig(
-        model=ModelConfig(backbone="vit_tiny_patch16_224", img_size=128, depth=6),
+        model=ModelConfig(backbone="vit_tiny_patch16_224", img_size=128, depth=6, stem="conv"),
         scenes=[
             SceneMix("chirploc100k", 3),
             SceneMix("chirploc100k", 1, {"min_chirps": 0, "max_chirps": 1}),
@@ -76,8 +76,8 @@ PRESETS: dict[str, TrainConfig] = {
         batch_size=64,
         lr=1e-3,
         warmup_steps=300,
-        max_steps=6_000,
-        max_minutes=90.0,
+        max_steps=8_000,
+        max_minutes=75.0,
         val_every_steps=500,
         val_size=1024,
         early_stop_patience=8,

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, IterableDataset
 
 from chirploc.encoding import encode_targets, spans, to_images
-from chirploc.model import ChirpLocNet, LoraSettings, ModelConfig, count_parameters, load_net, lora_wrap, save_model
+from chirploc.model import ChirpLocNet, LoraSettings, ModelConfig, ModelError, count_parameters, load_net, lora_wrap, save_model
 from chirploc.presets import SceneMix, TrainConfig
 from chirploc.synth import BLOCK, get_scene
 from chirploc.synth.stream import process_shard
@@ -121,7 +121,13 @@ class ChirpLocModule(L.LightningModule):
         super().__init__()
         self.save_hyperparameters({"config": config})
         self.cfg = TrainConfig.from_dict(config)
-        net = ChirpLocNet(self.cfg.model, pretrained=_timm_pretrained(self.cfg.pretrained))
+        timm_weights = _timm_pretrained(self.cfg.pretrained)
+        if timm_weights and self.cfg.lora and self.cfg.model.stem != "patch":
+            raise ModelError(
+                f"LoRA on {timm_weights} would freeze a {self.cfg.model.stem} stem those weights do not have: "
+                "pass --stem patch, or train the whole network (no LoRA options)"
+            )
+        net = ChirpLocNet(self.cfg.model, pretrained=timm_weights)
         if self.cfg.pretrained and Path(self.cfg.pretrained, "config.json").is_file():
             base, _ = load_net(self.cfg.pretrained)
             net.load_state_dict(base.state_dict())
