@@ -57,10 +57,11 @@ class ChirpLoc100KScene(Scene):
     def block(self, seed: int, block_index: int) -> SceneBatch:
         rng = block_rng(seed, block_index)
         labels = self.draw_labels(rng, BLOCK)
-        values = paint_ridges(labels)
         noise = rng.uniform(*NOISE_RANGE, BLOCK)
-        values += noise[:, None, None].astype(np.float32) * rng.standard_normal(values.shape, dtype=np.float32)
-        values = gaussian_filter(values, sigma=(0, 1, 1))
+        values = rng.standard_normal((BLOCK, N_FREQ, N_TIME), dtype=np.float32)
+        values *= noise[:, None, None].astype(np.float32)
+        values += paint_ridges(labels)
+        gaussian_filter(values, sigma=(0, 1, 1), output=values)
         return SceneBatch(values, self.times_s, self.freqs_hz, labels, noise, self.name)
 
 
