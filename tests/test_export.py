@@ -40,7 +40,7 @@ def tiny(tmp_path_factory) -> Path:
     import torch
 
     torch.manual_seed(0)
-    return save_model(ChirpLocNet(ModelConfig(depth=1, img_size=64)), tmp_path_factory.mktemp("tiny") / "m")
+    return save_model(ChirpLocNet(ModelConfig(depth=1, img_size=64, stem="conv")), tmp_path_factory.mktemp("tiny") / "m")
 
 
 @pytest.fixture(scope="module")
