@@ -31,7 +31,7 @@ smoke run never overwrites measured results):
 - README_table.md: the Markdown tables the README quotes (units in every header).
 
 Every figure is measured in the same run as what it is compared with. A full run takes
-under 15 minutes on a 2-core CPU (the quick preset alone trains for up to 9), --fast under 2.
+under 15 minutes on a 2-core CPU (the quick preset alone trains for about 9), --fast under 2.
 Timings are only meaningful on an otherwise idle machine: the load average at the start
 is recorded in the machine block.
 """
