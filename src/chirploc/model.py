@@ -116,7 +116,7 @@ def create_backbone(config: ModelConfig, pretrained: str | Path | None = None) -
     backbone = _timm_backbone(config, pretrained)
     if config.stem == "conv":
         embed = backbone.patch_embed
-        backbone.patch_embed.proj = ConvStem(config.in_chans, embed.proj.out_channels, embed.patch_size[0])
+        embed.proj = ConvStem(config.in_chans, embed.proj.out_channels, embed.patch_size[0])
     return backbone
 
 
@@ -125,7 +125,6 @@ def _timm_backbone(config: ModelConfig, pretrained: str | Path | None) -> nn.Mod
 
     if config.stem not in STEMS:
         raise ModelError(f"unknown stem {config.stem!r}: choose one of {', '.join(STEMS)}")
-
     if not timm.is_model(config.backbone):
         close = timm.list_models(f"*{config.backbone.split('_')[0]}*")[:6]
         raise ModelError(
