@@ -37,8 +37,9 @@ KNOWN_SHORTFALL = pytest.param(
     "model",
     marks=[
         pytest.mark.skipif(not SHIPPED, reason="no shipped model in chirploc/assets/default"),
-        pytest.mark.xfail(reason="shipped model below goal accuracy: one extra detection (39.6-44.2 s, "
-                          "between the two chirps) on the EDF", strict=False),
+        pytest.mark.xfail(reason="the window 32-64 s holds the cut tail of one chirp and the cut head of the "
+                          "next; the shipped model (one chirp slot, trained on whole chirps) answers with one "
+                          "mislocated chirp (about 40-44 s) there", strict=False),
     ],
 )
 BASE_KEYS = [
@@ -381,3 +382,20 @@ def test_merge_drops_cut_and_duplicate_estimates() -> None:
     other_channel = Window(grid(0.0), Path("r.edf"), "Fz", 0.0)
     merged = merge_window_estimates([(a, [cut, twin]), (b, [whole, twin_weaker]), (other_channel, [cut])])
     assert merged == [("Cz", twin), ("Cz", whole), ("Fz", cut)]
+
+
+@pytest.mark.skipif(not SHIPPED, reason="no shipped model in chirploc/assets/default")
+def test_a_long_signal_in_python_is_read_in_the_same_windows_as_its_file(files, tmp_path) -> None:
+    from chirploc import load_model
+
+    rng = np.random.default_rng(11)
+    signal = with_chirps(rng, 90, 256, [(26.0, 10.0, 50.0, 20.0), (60.0, 10.0, 10.0, 30.0)])
+    np.save(tmp_path / "long.npy", signal)
+    model = load_model()
+    from_array = model.predict(signal, fs_hz=256.0)
+    from_file = model.predict(tmp_path / "long.npy", fs_hz=256.0)
+    assert from_array == from_file
+    # chirps in recording time, beyond the first 32 s window
+    assert any(abs(e.start_time_s - 60.0) <= START_TOL_S for e in from_array), from_array
+    with pytest.raises(ValueError, match="fs_hz"):
+        model.predict(signal, fs_hz=0.0)

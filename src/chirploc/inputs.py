@@ -182,7 +182,7 @@ def _read_npy(path: Path, options: InputOptions) -> list[Window]:
     if data.ndim == 1:
         if options.fs_hz is None:
             raise ChirpLocIOError(f"{path}: a 1-D .npy signal needs --fs (its sampling rate in Hz)")
-        return _signal_windows(path, data, float(options.fs_hz), None, options)
+        return signal_windows(path, data, float(options.fs_hz), None, options)
     if data.ndim == 2:
         if options.time_range_s is None or options.freq_range_hz is None:
             raise ChirpLocIOError(
@@ -217,7 +217,7 @@ def _read_wav(path: Path, options: InputOptions) -> list[Window]:
     picked = _pick_channels(path, names, options.channels, numbers_allowed=True)
     windows: list[Window] = []
     for i in picked:
-        windows += _signal_windows(path, samples[:, i], float(fs), names[i] if len(names) > 1 or options.channels else None, options)
+        windows += signal_windows(path, samples[:, i], float(fs), names[i] if len(names) > 1 or options.channels else None, options)
     return windows
 
 
@@ -256,7 +256,7 @@ def _read_edf(path: Path, options: InputOptions) -> list[Window]:
                 fs = float(signals[i].sampling_frequency)
         except Exception as err:
             raise ChirpLocIOError(f"{path}: cannot read channel {names[i]!r} ({_reason(err)}): check that the file is whole") from err
-        for window in _signal_windows(path, data, fs, names[i], options):
+        for window in signal_windows(path, data, fs, names[i], options):
             window.start_datetime = start
             windows.append(window)
     return windows
@@ -289,8 +289,9 @@ def _pick_channels(path: Path, names: list[str], wanted: Sequence[str] | None, n
     return list(dict.fromkeys(picked))
 
 
-def _signal_windows(path: Path, samples: np.ndarray, fs: float, channel: str | None, options: InputOptions) -> list[Window]:
-    """A 1-D signal cut into windows, each as a spectrogram in recording time."""
+def signal_windows(path: Path, samples: np.ndarray, fs: float, channel: str | None, options: InputOptions) -> list[Window]:
+    """A 1-D signal cut into windows, each as a spectrogram in recording time (`path` names
+    the signal's source in messages)."""
     from chirploc.synth.signal import FS_HZ, HOP, NPERSEG, spectrogram_of_signal
 
     where = f"channel {channel!r}" if channel else "the signal"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -18,6 +18,9 @@ import torch
 from chirploc.encoding import decode, to_images
 from chirploc.model import ChirpLocNet, ModelError, default_model_dir, load_net
 from chirploc.types import ChirpEstimate, Spectrogram
+
+if TYPE_CHECKING:
+    from chirploc.inputs import Window
 
 ADAPTER_CONFIG = "adapter_config.json"
 DEFAULT_MODEL_NAME = "default"
@@ -83,33 +86,38 @@ class ChirpLocModel:
         """
         if isinstance(x, Spectrogram):
             return self.predict_spectrograms([x])[0]
-        if isinstance(x, (str, Path)):
-            from chirploc.describe import PRESENCE_THRESHOLD
-            from chirploc.inputs import InputOptions, merge_window_estimates, read_input
+        from chirploc.inputs import InputOptions, read_input, signal_windows
 
-            windows = read_input(Path(x), InputOptions(time_range_s=time_range_s, freq_range_hz=freq_range_hz, fs_hz=fs_hz))
-            found = self.predict_spectrograms([w.spectrogram for w in windows])
-            if len(windows) == 1:
-                return found[0]
-            # a long recording: chirps found in recording time, each once, however the windows overlap
-            merged = merge_window_estimates(list(zip(windows, found)), presence_threshold=PRESENCE_THRESHOLD)
-            return [e for _, e in merged]
+        if isinstance(x, (str, Path)):
+            options = InputOptions(time_range_s=time_range_s, freq_range_hz=freq_range_hz, fs_hz=fs_hz)
+            return self._predict_windows(read_input(Path(x), options))
         if isinstance(x, np.ndarray):
             if x.ndim == 2:
                 if time_range_s is None or freq_range_hz is None:
                     raise ValueError("a 2-D array needs time_range_s and freq_range_hz (its axes' outer edges)")
                 return self.predict_spectrograms([Spectrogram.from_ranges(x, time_range_s, freq_range_hz)])[0]
             if x.ndim == 1:
-                if fs_hz is None:
-                    raise ValueError("a 1-D signal needs fs_hz, its sampling rate in hertz")
-                from chirploc.synth.signal import spectrogram_of_signal
-
-                return self.predict_spectrograms([spectrogram_of_signal(x, fs_hz)])[0]
+                if fs_hz is None or not fs_hz > 0:
+                    raise ValueError(f"a 1-D signal needs fs_hz, its sampling rate in hertz (positive), got {fs_hz}")
+                # the same windows as a WAV or EDF file: the network was trained on 32 s of signal
+                return self._predict_windows(signal_windows(Path("signal"), x, float(fs_hz), None, InputOptions()))
             raise ValueError(f"an array input must be 2-D [freq, time] or a 1-D signal, got shape {x.shape}")
         specs = list(x)
         if not all(isinstance(s, Spectrogram) for s in specs):
             raise TypeError("a list input must hold Spectrogram objects")
         return self.predict_spectrograms(specs)
+
+    def _predict_windows(self, windows: Sequence[Window]) -> list[ChirpEstimate]:
+        """Chirps in a file's or signal's windows: a long recording's in recording time, each
+        once, however the windows overlap."""
+        from chirploc.describe import PRESENCE_THRESHOLD
+        from chirploc.inputs import merge_window_estimates
+
+        found = self.predict_spectrograms([w.spectrogram for w in windows])
+        if len(windows) == 1:
+            return found[0]
+        merged = merge_window_estimates(list(zip(windows, found)), presence_threshold=PRESENCE_THRESHOLD)
+        return [e for _, e in merged]
 
 
 def load_model(path: str | Path | None = None) -> ChirpLocModel:
