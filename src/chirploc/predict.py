@@ -80,7 +80,7 @@ class ChirpLocModel:
         """Chirps in `x`, as ChirpEstimates (presence is the probability that each is there).
 
         x: a Spectrogram; a 2-D array [freq, time] with `time_range_s` and `freq_range_hz`;
-        a 1-D signal with `fs_hz`; a file path (image, .npy, WAV, EDF: a recording longer
+        a 1-D signal with `fs_hz` (cut into windows as a recording file is); a file path (image, .npy, WAV, EDF: a recording longer
         than one window gives the chirps found, each once, in recording time, over all its
         channels); or a list of Spectrograms (then one list of estimates per spectrogram).
         """
