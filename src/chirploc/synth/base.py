@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from chirploc.types import SceneBatch
+from chirploc.types import ChirpTable, SceneBatch
 
 BLOCK = 256
 
@@ -73,12 +73,25 @@ class Scene(ABC):
             raise ValueError(f"threads must be at least 1, got {threads}")
         first, last = start // BLOCK, (start + max(n, 1) - 1) // BLOCK
         indices = range(first, last + 1)
+        # Each block is copied into its place in one array by the thread that made it: a
+        # concatenation afterwards would be one serial copy of everything (a third of the time
+        # with two threads).
+        values = np.empty((len(indices) * BLOCK, self.freqs_hz.size, self.times_s.size), dtype=np.float32)
+
+        def make(position: int) -> SceneBatch:
+            batch = self.block(seed, indices[position])
+            values[position * BLOCK : (position + 1) * BLOCK] = batch.values
+            return batch
+
         if threads == 1 or len(indices) == 1:
-            blocks = [self.block(seed, b) for b in indices]
+            blocks = [make(i) for i in range(len(indices))]
         else:
             with ThreadPoolExecutor(threads) as pool:
-                blocks = list(pool.map(lambda b: self.block(seed, b), indices))
-        batch = SceneBatch.concat(blocks)
+                blocks = list(pool.map(make, range(len(indices))))
+        batch = SceneBatch(
+            values, blocks[0].times_s, blocks[0].freqs_hz, ChirpTable.concat([b.labels for b in blocks]),
+            np.concatenate([b.noise_level for b in blocks]), blocks[0].scene,
+        )
         offset = start - first * BLOCK
         return batch.select(slice(offset, offset + n))
 
