@@ -271,20 +271,3 @@ class SceneBatch:
             self.values[index], self.times_s, self.freqs_hz, self.labels.select(index),
             self.noise_level[index], self.scene,
         )
-
-    @classmethod
-    def concat(cls, batches: list["SceneBatch"]) -> "SceneBatch":
-        first = batches[0]
-        for b in batches[1:]:
-            if b.values.shape[1:] != first.values.shape[1:] or not (
-                np.array_equal(b.times_s, first.times_s) and np.array_equal(b.freqs_hz, first.freqs_hz)
-            ):
-                raise ValueError("cannot concatenate scene batches on different grids")
-        return cls(
-            np.concatenate([b.values for b in batches]),
-            first.times_s,
-            first.freqs_hz,
-            ChirpTable.concat([b.labels for b in batches]),
-            np.concatenate([b.noise_level for b in batches]),
-            first.scene,
-        )
