@@ -385,7 +385,7 @@ def test_merge_drops_cut_and_duplicate_estimates() -> None:
 
 
 @pytest.mark.skipif(not SHIPPED, reason="no shipped model in chirploc/assets/default")
-def test_a_long_signal_in_python_is_read_in_the_same_windows_as_its_file(files, tmp_path) -> None:
+def test_a_long_signal_in_python_is_read_in_the_same_windows_as_its_file(tmp_path) -> None:
     from chirploc import load_model
 
     rng = np.random.default_rng(11)

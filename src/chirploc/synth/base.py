@@ -78,19 +78,19 @@ class Scene(ABC):
         # with two threads).
         values = np.empty((len(indices) * BLOCK, self.freqs_hz.size, self.times_s.size), dtype=np.float32)
 
-        def make(position: int) -> SceneBatch:
-            batch = self.block(seed, indices[position])
-            values[position * BLOCK : (position + 1) * BLOCK] = batch.values
-            return batch
+        def make(position: int) -> tuple[ChirpTable, np.ndarray]:
+            block = self.block(seed, indices[position])
+            values[position * BLOCK : (position + 1) * BLOCK] = block.values
+            return block.labels, block.noise_level  # the block's own values are freed here
 
         if threads == 1 or len(indices) == 1:
-            blocks = [make(i) for i in range(len(indices))]
+            made = [make(i) for i in range(len(indices))]
         else:
             with ThreadPoolExecutor(threads) as pool:
-                blocks = list(pool.map(make, range(len(indices))))
+                made = list(pool.map(make, range(len(indices))))
         batch = SceneBatch(
-            values, blocks[0].times_s, blocks[0].freqs_hz, ChirpTable.concat([b.labels for b in blocks]),
-            np.concatenate([b.noise_level for b in blocks]), blocks[0].scene,
+            values, self.times_s, self.freqs_hz, ChirpTable.concat([labels for labels, _ in made]),
+            np.concatenate([noise for _, noise in made]), self.name,
         )
         offset = start - first * BLOCK
         return batch.select(slice(offset, offset + n))
