@@ -94,6 +94,8 @@ class Window:
     #: the highest frequency the source holds (half its sampling rate) when that lies
     #: inside the spectrogram: rows above it hold only the resampling filter's residue
     band_limit_hz: float | None = None
+    #: the signal the window was cut from, where it can be cut again elsewhere
+    source: "SignalSource | None" = None
 
     @property
     def time_range_s(self) -> tuple[float, float]:
@@ -256,9 +258,7 @@ def _read_edf(path: Path, options: InputOptions) -> list[Window]:
                 fs = float(signals[i].sampling_frequency)
         except Exception as err:
             raise ChirpLocIOError(f"{path}: cannot read channel {names[i]!r} ({_reason(err)}): check that the file is whole") from err
-        for window in signal_windows(path, data, fs, names[i], options):
-            window.start_datetime = start
-            windows.append(window)
+        windows += signal_windows(path, data, fs, names[i], options, start_datetime=start)
     return windows
 
 
@@ -289,10 +289,71 @@ def _pick_channels(path: Path, names: list[str], wanted: Sequence[str] | None, n
     return list(dict.fromkeys(picked))
 
 
-def signal_windows(path: Path, samples: np.ndarray, fs: float, channel: str | None, options: InputOptions) -> list[Window]:
+@dataclass
+class SignalSource:
+    """One channel of a recording at the spectrogram's sampling rate, from which windows of
+    one length can be cut anywhere (so a chirp can be looked at again in a window centred
+    on it)."""
+
+    file: Path
+    channel: str | None
+    samples: np.ndarray
+    fs_hz: float
+    window_samples: int
+    band_limit_hz: float | None = None
+    start_datetime: datetime | None = None
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.samples.size)
+
+    def window_at(self, start: int) -> Window:
+        """The window starting at sample `start` (at most `window_samples` long)."""
+        from chirploc.synth.signal import FS_HZ, HOP, spectrogram_of_signal
+
+        n, a = self.n_samples, int(start)
+        b = min(n, a + self.window_samples)
+        # The window's frames are computed with the recording on either side of it (where
+        # there is some), so that they equal the frames of the whole recording's STFT: no
+        # mirrored edges in the middle of a recording.
+        context = 2 * HOP if self.fs_hz == FS_HZ and self.window_samples % HOP == 0 else 0
+        lo = a - context if a >= context else a  # too close to an end: mirrored there
+        hi = b + context if b + context <= n else b
+        where = f"channel {self.channel!r}" if self.channel else "the signal"
+        try:
+            spec = spectrogram_of_signal(self.samples[lo:hi], self.fs_hz, t0_s=lo / self.fs_hz)
+        except ValueError as err:
+            raise ChirpLocIOError(f"{self.file}: {where}: {err}") from err
+        if (lo, hi) != (a, b):
+            first = (a - lo) // HOP
+            cols = slice(first, first + (b - a) // HOP)
+            spec = Spectrogram(spec.values[:, cols], spec.times_s[cols], spec.freqs_hz)
+        return Window(
+            spec, self.file, self.channel, a / self.fs_hz, KIND_SIGNAL, self.start_datetime,
+            band_limit_hz=self.band_limit_hz, source=self,
+        )
+
+    def window_centred_on(self, time_s: float) -> Window:
+        """The window whose middle is nearest `time_s` (s, recording time), on the frame grid
+        and inside the recording."""
+        from chirploc.synth.signal import HOP
+
+        start = (time_s * self.fs_hz - self.window_samples / 2) / HOP
+        start = int(round(start)) * HOP
+        return self.window_at(min(max(start, 0), max(self.n_samples - self.window_samples, 0)))
+
+
+def signal_windows(
+    path: Path,
+    samples: np.ndarray,
+    fs: float,
+    channel: str | None,
+    options: InputOptions,
+    start_datetime: datetime | None = None,
+) -> list[Window]:
     """A 1-D signal cut into windows, each as a spectrogram in recording time (`path` names
     the signal's source in messages)."""
-    from chirploc.synth.signal import FS_HZ, HOP, NPERSEG, spectrogram_of_signal
+    from chirploc.synth.signal import FS_HZ, NPERSEG
 
     where = f"channel {channel!r}" if channel else "the signal"
     if not (math.isfinite(fs) and fs > 0):
@@ -316,25 +377,8 @@ def signal_windows(path: Path, samples: np.ndarray, fs: float, channel: str | No
         starts = list(range(0, n - win + 1, hop))
         if starts[-1] + win < n:
             starts.append(n - win)  # the last window ends with the recording
-    # Each window's frames are computed with the recording on either side of it (where
-    # there is some), so that they equal the frames of the whole recording's STFT: no
-    # mirrored edges in the middle of a recording.
-    context = 2 * HOP if fs == FS_HZ and win % HOP == 0 and hop % HOP == 0 else 0
-    windows = []
-    for a in starts:
-        b = min(n, a + win)
-        lo = a - context if a >= context else a  # too close to an end: mirrored there
-        hi = b + context if b + context <= n else b
-        try:
-            spec = spectrogram_of_signal(samples[lo:hi], fs, t0_s=lo / fs)
-        except ValueError as err:
-            raise ChirpLocIOError(f"{path}: {where}: {err}") from err
-        if (lo, hi) != (a, b):
-            first = (a - lo) // HOP
-            cols = slice(first, first + (b - a) // HOP)
-            spec = Spectrogram(spec.values[:, cols], spec.times_s[cols], spec.freqs_hz)
-        windows.append(Window(spec, path, channel, a / fs, KIND_SIGNAL, band_limit_hz=band_limit))
-    return windows
+    source = SignalSource(path, channel, samples, fs, win, band_limit, start_datetime)
+    return [source.window_at(a) for a in starts]
 
 
 def _resample_once(samples: np.ndarray, fs: float, target_fs: float) -> tuple[np.ndarray, float]:
@@ -375,7 +419,7 @@ def _overlap_s(a: ChirpEstimate, b: ChirpEstimate) -> float:
     return max(0.0, min(a.end_time_s, b.end_time_s) - max(a.start_time_s, b.start_time_s))
 
 
-def _same_chirp(a: ChirpEstimate, b: ChirpEstimate, min_overlap: float, freq_tol_hz: float) -> bool:
+def same_chirp(a: ChirpEstimate, b: ChirpEstimate, min_overlap: float = 0.5, freq_tol_hz: float = 10.0) -> bool:
     """Whether two estimates overlap by more than `min_overlap` of the shorter one and run
     within `freq_tol_hz` of each other (on average) where they overlap."""
     overlap = _overlap_s(a, b)
@@ -422,13 +466,20 @@ def merge_window_estimates(
             (i, e) for i, e in items
             if not _cut_by_edge(i, e, items, windows, edge_frames)
         ]
-        kept.sort(key=lambda item: (-item[1].presence, -item[1].duration_s))  # ties: the fuller one
-        unique: list[ChirpEstimate] = []
-        for _, est in kept:
-            if not any(_same_chirp(est, other, min_overlap, freq_tol_hz) for other in unique):
-                unique.append(est)
-        merged += [(channel, e) for e in sorted(unique, key=lambda e: (e.start_time_s, -e.presence))]
+        merged += [(channel, e) for e in unique_chirps([e for _, e in kept], min_overlap, freq_tol_hz)]
     return merged
+
+
+def unique_chirps(
+    estimates: Sequence[ChirpEstimate], min_overlap: float = 0.5, freq_tol_hz: float = 10.0
+) -> list[ChirpEstimate]:
+    """One estimate per chirp (see `same_chirp`): the most likely of each, ties to the
+    longer one; ordered by start time."""
+    unique: list[ChirpEstimate] = []
+    for est in sorted(estimates, key=lambda e: (-e.presence, -e.duration_s)):
+        if not any(same_chirp(est, other, min_overlap, freq_tol_hz) for other in unique):
+            unique.append(est)
+    return sorted(unique, key=lambda e: (e.start_time_s, -e.presence))
 
 
 def _cut_by_edge(
@@ -464,6 +515,10 @@ __all__ = [
     "SUPPORTED_EXTENSIONS",
     "Window",
     "find_inputs",
+    "SignalSource",
     "merge_window_estimates",
     "read_input",
+    "same_chirp",
+    "signal_windows",
+    "unique_chirps",
 ]

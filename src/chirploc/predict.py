@@ -109,14 +109,14 @@ class ChirpLocModel:
 
     def _predict_windows(self, windows: Sequence[Window]) -> list[ChirpEstimate]:
         """Chirps in a file's or signal's windows: a long recording's in recording time, each
-        once, however the windows overlap."""
+        once, however the windows overlap (see `chirploc.locate`)."""
         from chirploc.describe import PRESENCE_THRESHOLD
-        from chirploc.inputs import merge_window_estimates
+        from chirploc.locate import locate
 
-        found = self.predict_spectrograms([w.spectrogram for w in windows])
         if len(windows) == 1:
-            return found[0]
-        merged = merge_window_estimates(list(zip(windows, found)), presence_threshold=PRESENCE_THRESHOLD)
+            return self.predict_spectrograms([windows[0].spectrogram])[0]
+        estimator = lambda ws: self.predict_spectrograms([w.spectrogram for w in ws])  # noqa: E731
+        _, merged = locate(windows, estimator, presence_threshold=PRESENCE_THRESHOLD)
         return [e for _, e in merged]
 
 

@@ -2,7 +2,8 @@
 
 `run_predict` reads every input (see `chirploc.inputs`), finds the chirps in each
 window with the trained model or the ridge-tracking baseline, merges what
-overlapping windows report twice, and writes one record per chirp (or one
+overlapping windows report twice (and checks each chirp of a long recording in a
+window centred on it: `chirploc.locate`), and writes one record per chirp (or one
 "no chirp" record per file and channel) as JSON or CSV, optionally with an
 overlay picture per window and an MNE annotation file. A file that fails is
 reported on one line and the others are still processed.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence, TextIO
+from typing import Any, Sequence, TextIO
 
 from chirploc.describe import PRESENCE_THRESHOLD
 from chirploc.inputs import (
@@ -21,11 +22,11 @@ from chirploc.inputs import (
     InputOptions,
     Window,
     find_inputs,
-    merge_window_estimates,
     read_input,
     safe_name,
 )
 from chirploc.io.errors import ChirpLocIOError
+from chirploc.locate import Estimator, locate
 from chirploc.records import estimate_record, no_chirp_record, write_mne_annotations, write_records
 from chirploc.types import ChirpEstimate, Spectrogram
 
@@ -38,8 +39,6 @@ RIDGE_MAX_CHIRPS = 3
 #: the ridge tracker looks below this fraction of a source's Nyquist frequency (above it
 #: lies the resampling filter's roll-off)
 BAND_EDGE = 0.9
-
-Estimator = Callable[[list[Window]], list[list[ChirpEstimate]]]
 
 
 @dataclass
@@ -154,8 +153,7 @@ def predict_file(
 ) -> tuple[list[dict[str, Any]], list[Window]]:
     """Records of one file and the windows read from it."""
     windows = read_input(path, options)
-    found = estimator(windows)
-    merged = merge_window_estimates(list(zip(windows, found)), presence_threshold=presence_threshold)
+    found, merged = locate(windows, estimator, presence_threshold)
     channels = list(dict.fromkeys(w.channel for w in windows))
     records: list[dict[str, Any]] = []
     for channel in channels:

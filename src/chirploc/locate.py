@@ -1,0 +1,77 @@
+"""Chirps in one file's windows, each once, in recording time.
+
+A recording longer than one window is read in overlapping windows (`chirploc.inputs`).
+Each window gets its estimates, and `merge_window_estimates` removes what the overlaps
+report twice. Then `confirm_in_centred_windows` looks again at the chirps reported by a
+window whose both edges cut other chirps: given only the cut tail of one chirp and the
+cut head of the next, an estimator with one chirp slot can report a chirp between them
+that is not there. Such a chirp is looked at in a window centred on it: kept (as that
+window sees it) when that window reports the same chirp, dropped otherwise. Chirps from
+other windows are not re-checked: a centred window that also holds another chirp whole
+may report only that one, and a real chirp would be lost.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from chirploc.describe import PRESENCE_THRESHOLD
+from chirploc.inputs import Window, merge_window_estimates, same_chirp, unique_chirps
+from chirploc.types import ChirpEstimate
+
+#: estimates for each of a list of windows (a model's or the ridge baseline's)
+Estimator = Callable[[list[Window]], list[list[ChirpEstimate]]]
+
+
+def locate(
+    windows: Sequence[Window],
+    estimator: Estimator,
+    presence_threshold: float = PRESENCE_THRESHOLD,
+    confirm: bool = True,
+) -> tuple[list[list[ChirpEstimate]], list[tuple[str | None, ChirpEstimate]]]:
+    """Each window's own estimates, and the chirps of the whole file as (channel, estimate),
+    each once, ordered by channel then start time (see the module docstring)."""
+    windows = list(windows)
+    found = estimator(windows)
+    merged = merge_window_estimates(list(zip(windows, found)), presence_threshold=presence_threshold)
+    if confirm:
+        merged = confirm_in_centred_windows(merged, windows, found, estimator, presence_threshold)
+    return found, merged
+
+
+def confirm_in_centred_windows(
+    merged: list[tuple[str | None, ChirpEstimate]],
+    windows: Sequence[Window],
+    found: Sequence[Sequence[ChirpEstimate]],
+    estimator: Estimator,
+    presence_threshold: float,
+) -> list[tuple[str | None, ChirpEstimate]]:
+    """`merged` without the chirps that a window cut by other chirps at both its edges
+    reported and that a window centred on them does not see (see the module docstring);
+    those it does see are replaced by the centred window's estimate."""
+    home = {id(e): w for w, ests in zip(windows, found) for e in ests}
+    checks: list[tuple[int, Window]] = []
+    for k, (channel, est) in enumerate(merged):
+        window = home.get(id(est))
+        if window is None or window.source is None or window.source.n_samples <= window.source.window_samples:
+            continue
+        others = [e for ch, e in merged if ch == channel and e is not est]
+        lo, hi = window.time_range_s
+        if any(_straddles(e, lo) for e in others) and any(_straddles(e, hi) for e in others):
+            checks.append((k, window.source.window_centred_on(est.start_time_s + est.duration_s / 2)))
+    if not checks:
+        return merged
+    seen = estimator([w for _, w in checks])
+    kept: dict[int, ChirpEstimate | None] = dict(enumerate(e for _, e in merged))
+    for (k, _), estimates in zip(checks, seen):
+        same = [e for e in estimates if e.presence >= presence_threshold and same_chirp(e, merged[k][1])]
+        kept[k] = max(same, key=lambda e: e.presence) if same else None
+    out: list[tuple[str | None, ChirpEstimate]] = []
+    for channel in dict.fromkeys(ch for ch, _ in merged):
+        mine = [e for k, (ch, _) in enumerate(merged) if ch == channel and (e := kept[k]) is not None]
+        out += [(channel, e) for e in unique_chirps(mine)]
+    return out
+
+
+def _straddles(est: ChirpEstimate, time_s: float) -> bool:
+    return est.start_time_s < time_s < est.start_time_s + est.duration_s
