@@ -152,7 +152,9 @@ def score(method: str, batch, model) -> dict[str, Any]:
 
 
 def run_accuracy(model, n: int) -> dict[str, Any]:
-    from chirploc.evaluate import REFERENCE, load_eval_data
+    """Each estimator on held-out scenes of both kinds; for the model also the sweep-law
+    accuracy of the network's own guess (what `sweep_law="ridge"` replaces)."""
+    from chirploc.evaluate import REFERENCE, evaluate, load_eval_data
 
     out: dict[str, Any] = {"n": n, "seed": EVAL_SEED, "scenes": {}}
     for scene in ("chirploc100k", "signal"):
@@ -161,6 +163,8 @@ def run_accuracy(model, n: int) -> dict[str, Any]:
         for method in ("model", "ridge"):
             log(f"accuracy: {method} on {n} {scene} scenes")
             out["scenes"][scene][method] = score(method, batch, model)
+        own = model.predict_spectrograms([batch.spectrogram(i) for i in range(len(batch))], sweep_law="network")
+        out["scenes"][scene]["model"]["network_sweep_accuracy"] = evaluate(own, batch)["sweep"]
     out["reference"] = {
         **REFERENCE,
         "measured_here": False,
@@ -217,25 +221,31 @@ def run_inference(model, fast: bool, work: Path) -> dict[str, Any]:
 
     batch = load_eval_data("chirploc100k", n=64, seed=EVAL_SEED)
     specs = [batch.spectrogram(i) for i in range(64)]
-    engines: dict[str, tuple[Any, str]] = {"chirploc eager fp32": (model, "fp32"), "chirploc eager bf16 autocast": (model, "bf16")}
+    engines: dict[str, tuple[Any, str, str]] = {
+        "chirploc eager fp32": (model, "fp32", "network"),
+        "chirploc eager bf16 autocast": (model, "bf16", "network"),
+        "chirploc eager bf16 autocast, sweep law from the ridge (the default)": (model, "bf16", "ridge"),
+    }
     onnx_note = None
     try:
         from chirploc.export import export_onnx, load_onnx_model
 
         log("inference: exporting to ONNX")
         path = export_onnx(model, work / "chirploc.onnx")
-        engines["chirploc ONNX Runtime fp32"] = (load_onnx_model(path), "fp32")
+        engines["chirploc ONNX Runtime fp32"] = (load_onnx_model(path), "fp32", "network")
     except ImportError as err:
         onnx_note = f"ONNX Runtime not timed: {err}"
         log(onnx_note)
 
     rows: dict[str, Any] = {}
-    for name, (engine, precision) in engines.items():
+    for name, (engine, precision, law) in engines.items():
         log(f"inference: {name}")
-        one = timed(lambda: engine.predict_spectrograms(specs[:1], batch_size=1, precision=precision), b1_runs, b1_warm)
-        many = timed(lambda: engine.predict_spectrograms(specs, batch_size=64, precision=precision), b64_runs, b64_warm)
+        one = timed(lambda: engine.predict_spectrograms(specs[:1], 1, precision, law), b1_runs, b1_warm)
+        many = timed(lambda: engine.predict_spectrograms(specs, 64, precision, law), b64_runs, b64_warm)
         rows[name] = {
-            "what": "end to end: resampling to the network's grid, network, decoding to seconds and hertz",
+            "what": "end to end: resampling to the network's grid, network, decoding to seconds and hertz"
+            + (", ridge tracking for each chirp's sweep law" if law == "ridge" else " (sweep law: the network's guess)"),
+            "sweep_law": law,
             "input": f"{batch.values.shape[1]} x {batch.values.shape[2]} spectrograms",
             "batch1_ms": 1000 * statistics.median(one), "batch1_runs_s": one,
             "batch64_per_s": 64 / statistics.median(many), "batch64_runs_s": many,
@@ -404,6 +414,11 @@ def accuracy_tables(acc: dict[str, Any], model_label: str) -> list[str]:
             lines.append(_acc_row(names[method], "all", res["overall"]))
             for label, targets in res["halves"].items():
                 lines.append(_acc_row(names[method], label, targets))
+        sweep = {m: res["evaluation"]["sweep"]["accuracy"] for m, res in methods.items()}
+        own = methods["model"].get("network_sweep_accuracy", {}).get("accuracy")
+        lines += ["", f"Sweep law, share of matched chirps given the right one: {names['model']} {100 * sweep['model']:.1f} %"
+                  + (f" (the network's own guess: {100 * own:.1f} %)" if own is not None else "")
+                  + f", ridge baseline {100 * sweep['ridge']:.1f} %."]
         if scene == "chirploc100k":
             ref = acc["reference"]
             cells = [_num(ref["start_time_s_pearson_r"], 4)] + ["n/a"] * (3 * len(TARGETS_SHOWN) - 1)

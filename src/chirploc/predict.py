@@ -17,6 +17,7 @@ import torch
 
 from chirploc.encoding import decode, to_images
 from chirploc.model import ChirpLocNet, ModelError, default_model_dir, load_net
+from chirploc.sweep_law import with_ridge_sweeps
 from chirploc.types import ChirpEstimate, Spectrogram
 
 if TYPE_CHECKING:
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 ADAPTER_CONFIG = "adapter_config.json"
 DEFAULT_MODEL_NAME = "default"
+#: where `predict_spectrograms` takes each chirp's sweep law from
+SWEEP_LAW_SOURCES = ("ridge", "network")
 
 
 class ChirpLocModel:
@@ -49,9 +52,21 @@ class ChirpLocModel:
         return {k: torch.cat([c[k] for c in chunks]) for k in chunks[0]}
 
     def predict_spectrograms(
-        self, specs: Sequence[Spectrogram], batch_size: int = 64, precision: str = "fp32"
+        self,
+        specs: Sequence[Spectrogram],
+        batch_size: int = 64,
+        precision: str = "fp32",
+        sweep_law: str = "ridge",
     ) -> list[list[ChirpEstimate]]:
-        """Every chirp slot of every spectrogram, in its own seconds and hertz, most likely first."""
+        """Every chirp slot of every spectrogram, in its own seconds and hertz, most likely first.
+
+        sweep_law: "ridge" takes each chirp's sweep law from a curve fitted to its ridge
+        (`chirploc.sweep_law`; the network's own guess where no ridge matches); "network"
+        keeps the network's guess, which is faster (no ridge tracking) but, for the shipped
+        model, no better than chance.
+        """
+        if sweep_law not in SWEEP_LAW_SOURCES:
+            raise ValueError(f"unknown sweep_law {sweep_law!r}: use one of {', '.join(SWEEP_LAW_SOURCES)}")
         if not specs:
             return []
         results: list[list[ChirpEstimate]] = [[] for _ in specs]
@@ -64,9 +79,11 @@ class ChirpLocModel:
             if not np.isfinite(values).all():
                 raise ValueError("a spectrogram holds NaN or infinite values: clean or mask the input first")
             outputs = self._outputs(values, batch_size, precision)
-            for j, i in enumerate(members):
-                slots = decode(outputs, time_range, freq_range, j)
-                results[i] = sorted(slots, key=lambda e: -e.presence)
+            found = [sorted(decode(outputs, time_range, freq_range, j), key=lambda e: -e.presence) for j in range(len(members))]
+            if sweep_law == "ridge":
+                found = with_ridge_sweeps([specs[i] for i in members], found)
+            for i, estimates in zip(members, found):
+                results[i] = estimates
         return results
 
     def predict(
