@@ -414,16 +414,15 @@ def accuracy_tables(acc: dict[str, Any], model_label: str) -> list[str]:
             lines.append(_acc_row(names[method], "all", res["overall"]))
             for label, targets in res["halves"].items():
                 lines.append(_acc_row(names[method], label, targets))
-        sweep = {m: res["evaluation"]["sweep"]["accuracy"] for m, res in methods.items()}
-        own = methods["model"].get("network_sweep_accuracy", {}).get("accuracy")
-        lines += ["", f"Sweep law, share of matched chirps given the right one: {names['model']} {100 * sweep['model']:.1f} %"
-                  + (f" (the network's own guess: {100 * own:.1f} %)" if own is not None else "")
-                  + f", ridge baseline {100 * sweep['ridge']:.1f} %."]
         if scene == "chirploc100k":
             ref = acc["reference"]
             cells = [_num(ref["start_time_s_pearson_r"], 4)] + ["n/a"] * (3 * len(TARGETS_SHOWN) - 1)
             lines.append("| reference (published, quoted, not measured) | ChirpLoc100K | n/a | " + " | ".join(cells) + " |")
-        lines.append("")
+        sweep = {m: res["evaluation"]["sweep"]["accuracy"] for m, res in methods.items()}
+        own = methods["model"].get("network_sweep_accuracy", {}).get("accuracy")
+        lines += ["", f"Sweep law, share of matched chirps given the right one: {names['model']} {100 * sweep['model']:.1f} %"
+                  + (f" (the network's own guess: {100 * own:.1f} %)" if own is not None else "")
+                  + f", ridge baseline {100 * sweep['ridge']:.1f} %.", ""]
     return lines
 
 
@@ -486,7 +485,7 @@ def data_table(data: dict[str, Any]) -> list[str]:
             if "bytes" in item:
                 lines.append(f"| {label}: size on disk | {item['bytes'] / 1e9:,.2f} | GB |")
     sizes = "its --fast sizes" if data["report"].get("fast") else "its full sizes"
-    where = "measured in this run" if data["status"] == "measured" else f"from {data['file']} ({data['written']})"
+    where = "measured in this run" if data["status"] == "measured" else f"read from {data['file']}, not measured in this run"
     lines += ["", f"From benchmarks/bench_data.py at {sizes}, {where}; medians of repeated runs.", ""]
     return lines
 
@@ -540,6 +539,23 @@ def _json_ready(value: Any) -> Any:
     return to_json_ready(value)
 
 
+def rewrite_tables(out_dir: Path, model: str | None) -> int:
+    """README_table.md again from the section files a full run wrote in `out_dir`."""
+    sections = {}
+    for name in ("accuracy", "inference", "data", "training"):
+        path = out_dir / f"{name}.json"
+        if not path.is_file():
+            print(f"run.py: error: {path} is missing: run benchmarks/run.py first", file=sys.stderr)
+            return 2
+        sections[name] = json.loads(path.read_text())
+    sections["data"] = run_data("reuse", out_dir, fast=False)
+    report = {"machine": sections["accuracy"]["machine"], "fast": sections["accuracy"]["fast"],
+              "sections": {k: v if k == "data" else v[k] for k, v in sections.items()}}
+    label = "chirploc model" + (f" ({model})" if model else " (shipped)")
+    print(write_table(out_dir / "README_table.md", _json_ready(report), label))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="smoke sizes (under 2 minutes): figures are not results")
@@ -548,12 +564,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-mode", choices=("fast", "full", "reuse", "skip"), default=None,
                         help="how to get the data-engine figures (default: fast; reuse with --fast)")
     parser.add_argument("--skip-training", action="store_true", help="leave out the training benchmark")
+    parser.add_argument("--tables-only", action="store_true",
+                        help="measure nothing: rewrite README_table.md from the JSON files in the results folder")
     args = parser.parse_args(argv)
 
     from chirploc.model import ModelError
     from chirploc.predict import load_model
 
     out_dir = args.out or (RESULTS / "smoke" if args.fast else RESULTS)
+    if args.tables_only:
+        return rewrite_tables(out_dir, args.model)
     try:
         model = load_model(args.model)
     except ModelError as err:
