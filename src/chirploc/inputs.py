@@ -513,9 +513,9 @@ def safe_name(text: str) -> str:
 __all__ = [
     "InputOptions",
     "SUPPORTED_EXTENSIONS",
+    "SignalSource",
     "Window",
     "find_inputs",
-    "SignalSource",
     "merge_window_estimates",
     "read_input",
     "same_chirp",

@@ -2,11 +2,11 @@
 
 `run_predict` reads every input (see `chirploc.inputs`), finds the chirps in each
 window with the trained model or the ridge-tracking baseline, merges what
-overlapping windows report twice (and checks each chirp of a long recording in a
-window centred on it: `chirploc.locate`), and writes one record per chirp (or one
-"no chirp" record per file and channel) as JSON or CSV, optionally with an
-overlay picture per window and an MNE annotation file. A file that fails is
-reported on one line and the others are still processed.
+overlapping windows report twice (and checks, in a window centred on it, a chirp
+reported where other chirps cut both edges of a window: `chirploc.locate`), and
+writes one record per chirp (or one "no chirp" record per file and channel) as
+JSON or CSV, optionally with an overlay picture per window and an MNE annotation
+file. A file that fails is reported on one line and the others are still processed.
 """
 
 from __future__ import annotations
