@@ -20,6 +20,7 @@ import numpy as np
 from chirploc.describe import PRESENCE_THRESHOLD
 from chirploc.types import ChirpEstimate, Spectrogram
 
+
 def with_ridge_sweeps(
     specs: Sequence[Spectrogram], estimates: Sequence[Sequence[ChirpEstimate]]
 ) -> list[list[ChirpEstimate]]:
