@@ -114,7 +114,7 @@ def main() -> None:
     ]
     model = load_model(args.model)
     estimators: dict[str, Estimator] = {
-        "model": lambda ws: model.predict_spectrograms([w.spectrogram for w in ws]),
+        "model": model.estimate_windows,
         "ridge": ridge_estimator(),
     }
     result: dict = {

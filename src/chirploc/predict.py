@@ -79,12 +79,19 @@ class ChirpLocModel:
             if not np.isfinite(values).all():
                 raise ValueError("a spectrogram holds NaN or infinite values: clean or mask the input first")
             outputs = self._outputs(values, batch_size, precision)
-            found = [sorted(decode(outputs, time_range, freq_range, j), key=lambda e: -e.presence) for j in range(len(members))]
+            found = [
+                sorted(decode(outputs, time_range, freq_range, j), key=lambda e: -e.presence) for j in range(len(members))
+            ]
             if sweep_law == "ridge":
-                found = with_ridge_sweeps([specs[i] for i in members], found)
+                axes = specs[members[0]]
+                found = with_ridge_sweeps(values, axes.times_s, axes.freqs_hz, found)
             for i, estimates in zip(members, found):
                 results[i] = estimates
         return results
+
+    def estimate_windows(self, windows: Sequence[Window], batch_size: int = 64) -> list[list[ChirpEstimate]]:
+        """`predict_spectrograms` of each window's spectrogram (a `chirploc.locate.Estimator`)."""
+        return self.predict_spectrograms([w.spectrogram for w in windows], batch_size=batch_size)
 
     def predict(
         self,
@@ -97,9 +104,10 @@ class ChirpLocModel:
         """Chirps in `x`, as ChirpEstimates (presence is the probability that each is there).
 
         x: a Spectrogram; a 2-D array [freq, time] with `time_range_s` and `freq_range_hz`;
-        a 1-D signal with `fs_hz` (cut into windows as a recording file is); a file path (image, .npy, WAV, EDF: a recording longer
-        than one window gives the chirps found, each once, in recording time, over all its
-        channels); or a list of Spectrograms (then one list of estimates per spectrogram).
+        a 1-D signal with `fs_hz` (cut into windows as a recording file is); a file path
+        (image, .npy, WAV, EDF: a recording longer than one window gives the chirps found,
+        each once, in recording time, over all its channels); or a list of Spectrograms
+        (then one list of estimates per spectrogram).
         """
         if isinstance(x, Spectrogram):
             return self.predict_spectrograms([x])[0]
@@ -131,9 +139,8 @@ class ChirpLocModel:
         from chirploc.locate import locate
 
         if len(windows) == 1:
-            return self.predict_spectrograms([windows[0].spectrogram])[0]
-        estimator = lambda ws: self.predict_spectrograms([w.spectrogram for w in ws])  # noqa: E731
-        _, merged = locate(windows, estimator, presence_threshold=PRESENCE_THRESHOLD)
+            return self.estimate_windows(windows)[0]
+        _, merged = locate(windows, self.estimate_windows, presence_threshold=PRESENCE_THRESHOLD)
         return [e for _, e in merged]
 
 

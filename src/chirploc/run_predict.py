@@ -94,10 +94,7 @@ def model_estimator(model: str | Path | None = None, batch_size: int = 64, runti
     else:
         loaded = load_model(model)
 
-    def estimate(windows: list[Window]) -> list[list[ChirpEstimate]]:
-        return loaded.predict_spectrograms([w.spectrogram for w in windows], batch_size=batch_size)
-
-    return estimate
+    return lambda windows: loaded.estimate_windows(windows, batch_size=batch_size)
 
 
 def ridge_estimator(max_chirps: int = RIDGE_MAX_CHIRPS) -> Estimator:

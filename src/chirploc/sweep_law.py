@@ -18,30 +18,27 @@ from typing import Sequence
 import numpy as np
 
 from chirploc.describe import PRESENCE_THRESHOLD
-from chirploc.types import ChirpEstimate, Spectrogram
+from chirploc.types import ChirpEstimate
 
 
 def with_ridge_sweeps(
-    specs: Sequence[Spectrogram], estimates: Sequence[Sequence[ChirpEstimate]]
+    values: np.ndarray, times_s: np.ndarray, freqs_hz: np.ndarray, estimates: Sequence[Sequence[ChirpEstimate]]
 ) -> list[list[ChirpEstimate]]:
-    """`estimates` (one list per spectrogram, all on one grid) with each sweep law taken
-    from the matching ridge, where there is one. As many ridges are looked for per
-    spectrogram as the most chirps any of them is estimated to hold (presence >= 0.5)."""
+    """`estimates` (one list per spectrogram of values [N, freq, time], on the axes
+    `times_s` and `freqs_hz`) with each sweep law taken from the matching ridge, where
+    there is one. As many ridges are looked for per spectrogram as the most chirps any of
+    them is estimated to hold (presence >= 0.5)."""
     from chirploc.baselines.ridge import RidgeTracker
     from chirploc.inputs import same_chirp
     from chirploc.synth.chirploc100k import on_chirploc100k_grid
 
-    if not specs:
-        return []
-    times_s, freqs_hz = specs[0].times_s, specs[0].freqs_hz
-    present = max(sum(e.presence >= PRESENCE_THRESHOLD for e in found) for found in estimates)
+    present = max((sum(e.presence >= PRESENCE_THRESHOLD for e in found) for found in estimates), default=0)
     if present == 0:
         return [list(found) for found in estimates]
     if on_chirploc100k_grid(times_s, freqs_hz):
         tracker = RidgeTracker.for_chirploc100k(max_chirps=present)
     else:
         tracker = RidgeTracker(max_chirps=present)
-    values = np.stack([np.asarray(s.values, dtype=np.float32) for s in specs])
     ridges = tracker.estimate_batch(values, times_s, freqs_hz)
     out: list[list[ChirpEstimate]] = []
     for found, ridge in zip(estimates, ridges):
