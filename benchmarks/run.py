@@ -539,20 +539,23 @@ def _json_ready(value: Any) -> Any:
     return to_json_ready(value)
 
 
+def label_of_model(model: str | None) -> str:
+    return "chirploc model" + (f" ({model})" if model else " (shipped)")
+
+
 def rewrite_tables(out_dir: Path, model: str | None) -> int:
     """README_table.md again from the section files a full run wrote in `out_dir`."""
-    sections = {}
-    for name in ("accuracy", "inference", "data", "training"):
+    files = {}
+    for name in ("accuracy", "inference", "training"):
         path = out_dir / f"{name}.json"
         if not path.is_file():
             print(f"run.py: error: {path} is missing: run benchmarks/run.py first", file=sys.stderr)
             return 2
-        sections[name] = json.loads(path.read_text())
+        files[name] = json.loads(path.read_text())
+    sections = {name: payload[name] for name, payload in files.items()}
     sections["data"] = run_data("reuse", out_dir, fast=False)
-    report = {"machine": sections["accuracy"]["machine"], "fast": sections["accuracy"]["fast"],
-              "sections": {k: v if k == "data" else v[k] for k, v in sections.items()}}
-    label = "chirploc model" + (f" ({model})" if model else " (shipped)")
-    print(write_table(out_dir / "README_table.md", _json_ready(report), label))
+    report = {"machine": files["accuracy"]["machine"], "fast": files["accuracy"]["fast"], "sections": sections}
+    print(write_table(out_dir / "README_table.md", _json_ready(report), label_of_model(model)))
     return 0
 
 
@@ -580,7 +583,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"run.py: error: {err}", file=sys.stderr)
         return 2
     out_dir.mkdir(parents=True, exist_ok=True)
-    model_label = "chirploc model" + (f" ({args.model})" if args.model else " (shipped)")
     machine = machine_block()
     report: dict[str, Any] = {"machine": machine, "fast": args.fast, "model": str(model.source), "sections": {}, "seconds": {}}
     started = time.perf_counter()
@@ -607,7 +609,7 @@ def main(argv: list[str] | None = None) -> int:
     summary["data"] = {k: v for k, v in report["sections"]["data"].items() if k != "report"}
     summary["files"] = sorted(p.name for p in out_dir.glob("*.json")) + ["README_table.md"]
     (out_dir / "run.json").write_text(json.dumps(_json_ready(summary), indent=2) + "\n")
-    text = write_table(out_dir / "README_table.md", _json_ready(report), model_label)
+    text = write_table(out_dir / "README_table.md", _json_ready(report), label_of_model(args.model))
     print(text)
     print(f"results in {out_dir} ({report['seconds']['total'] / 60:.1f} min)")
     return 0
