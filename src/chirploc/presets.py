@@ -29,7 +29,6 @@ class TrainConfig:
     weight_decay: float = 0.05
     scheduler: str = "cosine"  # "cosine" (with warm-up) or "plateau" (ReduceLROnPlateau)
     warmup_steps: int = 200
-    sweep_loss_weight: float = 0.2  # of the sweep type's cross-entropy, beside 10 x the positions' L1
     plateau_factor: float = 0.1
     plateau_patience: int = 3
     max_steps: int = 20_000

@@ -99,9 +99,7 @@ class TensorBatches(torch.utils.data.Dataset):
         return self.items[i]
 
 
-def chirp_loss(
-    outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], sweep_weight: float = 0.2
-) -> dict[str, torch.Tensor]:
+def chirp_loss(outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """L1 on axis-normalised positions, Gaussian NLL for the uncertainty (on a detached
     estimate, so it never pulls the estimate), cross-entropy for the sweep type and
     binary cross-entropy for presence. Positions count only where a chirp is."""
@@ -114,7 +112,7 @@ def chirp_loss(
     mask = present > 0
     ce = F.cross_entropy(outputs["sweep_logits"][mask], batch["sweep"][mask]) if mask.any() else l1 * 0
     bce = F.binary_cross_entropy_with_logits(outputs["presence_logit"], present)
-    total = 10 * l1 + 0.05 * nll + sweep_weight * ce + 0.5 * bce
+    total = 10 * l1 + 0.05 * nll + 0.2 * ce + 0.5 * bce
     return {"loss": total, "l1": l1, "nll": nll, "sweep_ce": ce, "presence_bce": bce}
 
 
@@ -139,14 +137,14 @@ class ChirpLocModule(L.LightningModule):
         return self.net(images)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        losses = chirp_loss(self(batch["images"]), batch, self.cfg.sweep_loss_weight)
+        losses = chirp_loss(self(batch["images"]), batch)
         self.log_dict({f"train_{k}": v for k, v in losses.items()}, prog_bar=False, batch_size=len(batch["images"]))
         self.log("loss", losses["loss"], prog_bar=True, logger=False)
         return losses["loss"]
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         outputs = self(batch["images"])
-        losses = chirp_loss(outputs, batch, self.cfg.sweep_loss_weight)
+        losses = chirp_loss(outputs, batch)
         n = len(batch["images"])
         self.log("val_loss", losses["loss"], prog_bar=True, batch_size=n, sync_dist=True)
         present = batch["present"][:, 0] > 0
