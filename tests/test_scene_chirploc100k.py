@@ -7,8 +7,12 @@ import math
 import numpy as np
 import pytest
 
+from scipy.ndimage import gaussian_filter
+
 from chirploc.synth import BLOCK, get_scene
-from chirploc.synth.chirploc100k import ChirpLoc100KScene, paint_ridges
+from chirploc.synth.base import block_rng
+from chirploc.synth.blur import gaussian_blur_planes
+from chirploc.synth.chirploc100k import NOISE_RANGE, ChirpLoc100KScene, paint_ridges
 from chirploc.types import SWEEP_TYPES, ChirpTable
 
 
@@ -115,6 +119,29 @@ def test_noise_and_ridge_levels_after_smoothing(big) -> None:
     long_quiet = middle & (lab.duration_s[:, 0] > 5) & (sigma < 0.12)
     peaks = big.values[long_quiet].max(axis=(1, 2))
     assert 0.5 < np.median(peaks) < 0.7  # the spec measures about 0.56
+
+
+def test_a_block_is_the_public_recipe_drawn_at_once_and_smoothed_by_scipy() -> None:
+    """Noise for the whole block, ridges added, scipy's gaussian_filter: what the scene
+    computes a few planes at a time with its own blur."""
+    scene = ChirpLoc100KScene(min_chirps=0, max_chirps=2)
+    rng = block_rng(5, 1)
+    labels = scene.draw_labels(rng, BLOCK)
+    noise = rng.uniform(*NOISE_RANGE, BLOCK)
+    values = rng.standard_normal((BLOCK, 128, 128), dtype=np.float32) * noise[:, None, None].astype(np.float32)
+    expected = gaussian_filter(values + paint_ridges(labels), sigma=(0, 1, 1))
+    block = scene.block(5, 1)
+    assert np.array_equal(block.labels.start_time_s, labels.start_time_s)
+    np.testing.assert_allclose(block.values, expected, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(1, 4, 4), (3, 5, 131), (11, 128, 128)])
+def test_fast_blur_equals_scipy_reflect_gaussian(shape) -> None:
+    values = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
+    values[:, 0, :] += 5.0  # a strong edge row: the 'reflect' rule matters
+    expected = gaussian_filter(values, sigma=(0, 1, 1))
+    gaussian_blur_planes(values)
+    np.testing.assert_allclose(values, expected, rtol=0, atol=1e-6)
 
 
 def test_same_seed_same_bits_and_slices_agree_with_longer_runs() -> None:

@@ -61,6 +61,12 @@ class Scene(ABC):
     def block(self, seed: int, block_index: int) -> SceneBatch:
         """Scenes [block_index*BLOCK, (block_index+1)*BLOCK) of this seed."""
 
+    def block_into(self, seed: int, block_index: int, out: np.ndarray) -> tuple[ChirpTable, np.ndarray]:
+        """`block`'s values written into `out` [BLOCK, freq, time]; its labels and noise levels returned."""
+        block = self.block(seed, block_index)
+        out[...] = block.values
+        return block.labels, block.noise_level
+
     def generate(self, n: int, seed: int = 0, start: int = 0, threads: int = 1) -> SceneBatch:
         """Scenes [start, start+n) of this seed, identical to the same scenes of any longer run.
 
@@ -73,15 +79,13 @@ class Scene(ABC):
             raise ValueError(f"threads must be at least 1, got {threads}")
         first, last = start // BLOCK, (start + max(n, 1) - 1) // BLOCK
         indices = range(first, last + 1)
-        # Each block is copied into its place in one array by the thread that made it: a
+        # Each block is made in its place in one array by the thread that made it: a
         # concatenation afterwards would be one serial copy of everything (a third of the time
         # with two threads).
         values = np.empty((len(indices) * BLOCK, self.freqs_hz.size, self.times_s.size), dtype=np.float32)
 
         def make(position: int) -> tuple[ChirpTable, np.ndarray]:
-            block = self.block(seed, indices[position])
-            values[position * BLOCK : (position + 1) * BLOCK] = block.values
-            return block.labels, block.noise_level  # the block's own values are freed here
+            return self.block_into(seed, indices[position], values[position * BLOCK : (position + 1) * BLOCK])
 
         if threads == 1 or len(indices) == 1:
             made = [make(i) for i in range(len(indices))]
