@@ -98,14 +98,13 @@ def ridge_bins(labels: ChirpTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return sb, eb, np.stack([fb0, fb1])
 
 
-def ridge_cells(labels: ChirpTable) -> tuple[np.ndarray, np.ndarray]:
-    """Every present chirp's painted cells: flat indices into planes [N, 128, 128], in
-    ascending scene order, and their float32 weights (a cell two chirps cross appears twice)."""
-    sb, eb, (fb0, fb1) = ridge_bins(labels)
-    scene, slot = np.nonzero(labels.present)
-    sb, eb, fb0, fb1 = sb[scene, slot], eb[scene, slot], fb0[scene, slot], fb1[scene, slot]
-    exponential = labels.sweep[scene, slot] == _EXPONENTIAL
-    ncol = eb - sb
+def ridge_centres(
+    sb: np.ndarray, ncol: np.ndarray, fb0: np.ndarray, fb1: np.ndarray, exponential: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ridge's centre row in each column of K chirps: fb [K, W] (clipped to the grid) and
+    which of the W columns are drawn [K, W], from `ridge_bins`' integers (fb0 already moved
+    off row 0 for an exponential chirp) and the law (True: exponential)."""
+    fb0, fb1 = np.asarray(fb0, dtype=np.float64), np.asarray(fb1, dtype=np.float64)
     width = int(ncol.max(initial=1))
     j = np.arange(width)[None, :]
     inside = (j < ncol[:, None]) & (sb[:, None] + j < N_TIME)
@@ -113,12 +112,21 @@ def ridge_cells(labels: ChirpTable) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         fb_lin = fb0[:, None] + (fb1 - fb0)[:, None] * tn
         fb_exp = fb0[:, None] * (fb1 / np.where(fb0 == 0, 1.0, fb0))[:, None] ** tn
-    fb = np.clip(np.where(exponential[:, None], fb_exp, fb_lin), 0, N_FREQ - 1)
+    return np.clip(np.where(exponential[:, None], fb_exp, fb_lin), 0, N_FREQ - 1), inside
+
+
+def ridge_cells(labels: ChirpTable) -> tuple[np.ndarray, np.ndarray]:
+    """Every present chirp's painted cells: flat indices into planes [N, 128, 128], in
+    ascending scene order, and their float32 weights (a cell two chirps cross appears twice)."""
+    sb, eb, (fb0, fb1) = ridge_bins(labels)
+    scene, slot = np.nonzero(labels.present)
+    sb, eb, fb0, fb1 = sb[scene, slot], eb[scene, slot], fb0[scene, slot], fb1[scene, slot]
+    fb, inside = ridge_centres(sb, eb - sb, fb0, fb1, labels.sweep[scene, slot] == _EXPONENTIAL)
     offsets = np.arange(-RIDGE_HALF_WIDTH, RIDGE_HALF_WIDTH + 1)
     rows = np.floor(fb)[..., None].astype(np.int64) + offsets  # [chirp, col, 5]
     weight = np.exp(-((rows - fb[..., None]) ** 2))
     keep = inside[..., None] & (rows >= 0) & (rows < N_FREQ)
-    cols = np.broadcast_to((sb[:, None] + j)[..., None], rows.shape)
+    cols = np.broadcast_to((sb[:, None] + np.arange(fb.shape[1]))[..., None], rows.shape)
     which = np.broadcast_to(scene[:, None, None], rows.shape)
     flat = (which[keep] * N_FREQ + rows[keep]) * N_TIME + cols[keep]
     return flat, weight[keep].astype(np.float32)
