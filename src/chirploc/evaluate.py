@@ -36,7 +36,7 @@ from chirploc.synth import parse_scene_spec
 from chirploc.types import SWEEP_TYPES, ChirpEstimate, SceneBatch, sweep_code
 
 RESULT_FORMAT = "chirploc-evaluation/1"
-METHODS: tuple[str, ...] = ("model", "ridge")
+METHODS: tuple[str, ...] = ("model", "network", "ridge")
 
 #: Interior edges (s) of the true-duration strata: <3 s, 3-7 s, 7-11 s, >=11 s.
 DURATION_EDGES_S: tuple[float, ...] = (3.0, 7.0, 11.0)
@@ -183,18 +183,20 @@ def measure_estimation(
         raise ValueError(f"--batch-size must be a positive whole number, got {batch_size}")
     batch_size = int(batch_size)
     info: dict[str, Any] = {"method": method, "batch_size": batch_size}
-    if method == "model":
+    if method in ("model", "network"):
         import torch
 
         net = _resolve_model(model)
-        info["estimator"] = f"model {net.source}"
+        info["estimator"] = f"{'network of ' if method == 'network' else ''}model {net.source}"
         info["torch_threads"] = int(torch.get_num_threads())
+        options = dict(sweep_law="network", refine=False) if method == "network" else {}
 
         def run(lo: int, hi: int) -> list[list[ChirpEstimate]]:
-            return net.predict_spectrograms([batch.spectrogram(i) for i in range(lo, hi)], batch_size=batch_size)
+            specs = [batch.spectrogram(i) for i in range(lo, hi)]
+            return net.predict_spectrograms(specs, batch_size=batch_size, **options)
     else:
         if model is not None:
-            raise ValueError("a model applies only with method 'model'; the ridge method needs none")
+            raise ValueError("a model applies only with methods 'model' and 'network'; the ridge method needs none")
         tracker, name = _ridge_for(batch)
         info["estimator"] = name
 
@@ -226,7 +228,8 @@ def estimate_batch(
     """Estimates for every scene of `batch`, most likely first.
 
     method 'model': `model` is a ChirpLocModel, a model folder, or None for the
-    shipped model; 'ridge': the ridge-tracking baseline (ChirpLoc100K's settings
+    shipped model; 'network': the same model's network alone (no ridge fit, its own
+    sweep-law guess); 'ridge': the ridge-tracking baseline (ChirpLoc100K's settings
     on its grid, generic ones elsewhere), looking for as many chirps as the batch
     has label slots.
     """
@@ -546,8 +549,8 @@ def run_evaluation(
     if method not in METHODS:
         raise ValueError(f"unknown --method {method!r}: choose one of {', '.join(METHODS)}")
     if method == "ridge" and model is not None:
-        raise ValueError("--model applies only with --method model; the ridge method needs none")
-    net = _resolve_model(model) if method == "model" else None  # a bad model fails before any data is made
+        raise ValueError("--model applies only with --method model or network; the ridge method needs none")
+    net = _resolve_model(model) if method != "ridge" else None  # a bad model fails before any data is made
     batch = load_eval_data(data, n=n, seed=seed)
     if len(batch) == 0:
         raise ValueError(f"--data {data}: no scenes to evaluate")

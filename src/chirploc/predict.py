@@ -17,7 +17,9 @@ import torch
 
 from chirploc.encoding import decode, to_images
 from chirploc.model import ChirpLocNet, ModelError, default_model_dir, load_net
+from chirploc.refine import refine_chirploc100k
 from chirploc.sweep_law import with_ridge_sweeps
+from chirploc.synth.chirploc100k import on_chirploc100k_grid
 from chirploc.types import ChirpEstimate, Spectrogram
 
 if TYPE_CHECKING:
@@ -57,13 +59,18 @@ class ChirpLocModel:
         batch_size: int = 64,
         precision: str = "fp32",
         sweep_law: str = "ridge",
+        refine: bool = True,
     ) -> list[list[ChirpEstimate]]:
         """Every chirp slot of every spectrogram, in its own seconds and hertz, most likely first.
 
-        sweep_law: "ridge" takes each chirp's sweep law from a curve fitted to its ridge
-        (`chirploc.sweep_law`; the network's own guess where no ridge matches); "network"
-        keeps the network's guess, which is faster (no ridge tracking) but, for the shipped
-        model, no better than chance.
+        refine: on ChirpLoc100K's grid (128 x 128 bins over 0-60 s and 0-100 Hz), each chirp's
+        positions and sweep law come from the best fit of that scene's forward model (a
+        painted ridge, blurred) near the network's answer (`chirploc.refine`); the network's
+        answer stays where no ridge stands clearly out of the noise.
+        sweep_law (other grids, or refine=False): "ridge" takes each chirp's sweep law from
+        a curve fitted to its ridge (`chirploc.sweep_law`; the network's own guess where no
+        ridge matches); "network" keeps the network's guess, which is faster (no ridge
+        tracking) but, for the shipped model, no better than chance.
         """
         if sweep_law not in SWEEP_LAW_SOURCES:
             raise ValueError(f"unknown sweep_law {sweep_law!r}: use one of {', '.join(SWEEP_LAW_SOURCES)}")
@@ -82,16 +89,24 @@ class ChirpLocModel:
             found = [
                 sorted(decode(outputs, time_range, freq_range, j), key=lambda e: -e.presence) for j in range(len(members))
             ]
-            if sweep_law == "ridge":
-                axes = specs[members[0]]
+            axes = specs[members[0]]
+            if refine and on_chirploc100k_grid(axes.times_s, axes.freqs_hz):
+                found = refine_chirploc100k(values, found)
+            elif sweep_law == "ridge":
                 found = with_ridge_sweeps(values, axes.times_s, axes.freqs_hz, found)
             for i, estimates in zip(members, found):
                 results[i] = estimates
         return results
 
-    def estimate_windows(self, windows: Sequence[Window], batch_size: int = 64) -> list[list[ChirpEstimate]]:
-        """`predict_spectrograms` of each window's spectrogram (a `chirploc.locate.Estimator`)."""
-        return self.predict_spectrograms([w.spectrogram for w in windows], batch_size=batch_size)
+    def estimate_windows(
+        self, windows: Sequence[Window], batch_size: int = 64, network_only: bool = False
+    ) -> list[list[ChirpEstimate]]:
+        """`predict_spectrograms` of each window's spectrogram (a `chirploc.locate.Estimator`);
+        `network_only`: the network's answers as they are (no fit, sweep law its guess)."""
+        specs = [w.spectrogram for w in windows]
+        if network_only:
+            return self.predict_spectrograms(specs, batch_size=batch_size, sweep_law="network", refine=False)
+        return self.predict_spectrograms(specs, batch_size=batch_size)
 
     def predict(
         self,

@@ -30,7 +30,7 @@ from chirploc.locate import Estimator, locate
 from chirploc.records import estimate_record, no_chirp_record, write_mne_annotations, write_records
 from chirploc.types import ChirpEstimate, Spectrogram
 
-METHODS = ("model", "ridge")
+METHODS = ("model", "network", "ridge")
 RUNTIMES = ("torch", "onnx")
 #: more files than this get a progress bar
 PROGRESS_MIN_FILES = 3
@@ -72,9 +72,12 @@ class PredictResult:
 # --------------------------------------------------------------------------- estimators
 
 
-def model_estimator(model: str | Path | None = None, batch_size: int = 64, runtime: str = "torch") -> Estimator:
+def model_estimator(
+    model: str | Path | None = None, batch_size: int = 64, runtime: str = "torch", network_only: bool = False
+) -> Estimator:
     """Estimates from a trained model: the shipped one (None), a model or adapter folder, or
-    (runtime 'onnx', or a path ending in .onnx) an ONNX file written by `chirploc export`."""
+    (runtime 'onnx', or a path ending in .onnx) an ONNX file written by `chirploc export`;
+    `network_only`: its network's answers as they are (`ChirpLocModel.estimate_windows`)."""
     from chirploc.model import ModelError, default_model_dir
     from chirploc.predict import load_model
 
@@ -94,7 +97,7 @@ def model_estimator(model: str | Path | None = None, batch_size: int = 64, runti
     else:
         loaded = load_model(model)
 
-    return lambda windows: loaded.estimate_windows(windows, batch_size=batch_size)
+    return lambda windows: loaded.estimate_windows(windows, batch_size=batch_size, network_only=network_only)
 
 
 def ridge_estimator(max_chirps: int = RIDGE_MAX_CHIRPS) -> Estimator:
@@ -128,8 +131,8 @@ def _in_band(window: Window) -> Spectrogram:
 
 def make_estimator(method: str = "model", model: str | Path | None = None, runtime: str = "torch") -> Estimator:
     method = method.lower()
-    if method == "model":
-        return model_estimator(model, runtime=runtime)
+    if method in ("model", "network"):
+        return model_estimator(model, runtime=runtime, network_only=method == "network")
     if method == "ridge":
         if model is not None:
             raise ChirpLocIOError("--model applies to --method model only: drop it, or use --method model")

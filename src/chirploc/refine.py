@@ -1,0 +1,362 @@
+"""Template refinement of chirp estimates on ChirpLoc100K scenes.
+
+On a ChirpLoc100K scene the picture is a known function of five integers
+(start column ``sb``, column count ``ncol``, start and end rows ``fb0``/``fb1``
+and the sweep law; see `chirploc.synth.chirploc100k`): the ridge is painted
+from them, white noise is added and the plane is blurred by a Gaussian of one
+cell (scipy 'reflect'). Given a network's estimate we search those integers for
+the painted ridge that explains the data best and report the centre of the label
+interval the winning integers imply.
+
+Scoring. The blur is undone (a Wiener-regularised inverse of the exact
+reflect-mode blur matrix, in its eigenbasis), which turns the noise white, so
+the least-squares fit ``D ~ a*P + b`` of the painted ridge P (sparse: 5 rows a
+column) is the maximum-likelihood fit and costs a gather of a few hundred
+cells per candidate. The offset b is the median of D (the ridge covers < 1 %
+of the plane) and a > 0 is fitted per candidate, so per-image min-max rescaled
+figures read back from PNG work as well as raw arrays; a candidate's score is
+its residual reduction ``(sum w*D)**2 / sum w**2``. The regularisation
+(`kappa`, relative to the data range) keeps the quantisation of PNG figures
+from being amplified; on raw arrays it costs little.
+
+Search. Hill climbing over all 3**4 moves of (sb, ncol, fb0, fb1) by -1/0/+1
+and both laws, alternated with exhaustive line scans of one integer at a time,
+on the *blurred* data (a smooth score with a wide basin), then a final climb on
+the deblurred score. When the network is unsure (any standard deviation above
+`wide_search_bins` cells) the search also starts from pairs and singles of the
+brightest blobs of the scene. A refined answer is kept only when its best ridge
+stands clearly above the noise (`min_z`), otherwise the network's estimate is
+returned unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Sequence
+
+import numpy as np
+from scipy.ndimage import correlate1d, gaussian_filter1d, maximum_filter
+
+from chirploc.synth.chirploc100k import (
+    DURATION_S, MAX_BAND_HZ, MAX_CHIRP_S, MAX_FREQ_HZ, MIN_CHIRP_S, N_FREQ, N_TIME, RIDGE_HALF_WIDTH,
+    ridge_bins,
+)
+from chirploc.synth.chirploc100k import ridge_centres as chirploc100k_ridge_centres
+from chirploc.types import SWEEP_TYPES, ChirpEstimate, ChirpTable
+
+DT_S = DURATION_S / N_TIME  # 0.46875 s per column
+DF_HZ = MAX_FREQ_HZ / N_FREQ  # 0.78125 Hz per row
+BLUR_SIGMA = 1.0
+LINEAR, EXPONENTIAL = SWEEP_TYPES.index("linear"), SWEEP_TYPES.index("exponential")
+
+# The generator's label ranges, as limits on the integers.
+SB_MAX = int(np.floor((DURATION_S - MAX_CHIRP_S) * N_TIME / DURATION_S))  # 96
+NCOL_MIN = int(np.floor(MIN_CHIRP_S * N_TIME / DURATION_S))  # 2
+NCOL_MAX = int(np.floor(MAX_CHIRP_S * N_TIME / DURATION_S))  # 32
+FB_MAX = N_FREQ  # fb1 = 128 means f1 = 100 Hz exactly
+BAND_MAX = int(np.ceil(MAX_BAND_HZ * N_FREQ / MAX_FREQ_HZ))  # 39 rows
+
+#: Quantisation noise of a figure read back from PNG, as a fraction of the value range.
+DEFAULT_KAPPA = 0.002
+_BLURRED_NOISE = 1.0 / (2.0 * np.sqrt(np.pi) * BLUR_SIGMA)  # std of blurred unit white noise
+_OFFSETS = np.arange(-RIDGE_HALF_WIDTH, RIDGE_HALF_WIDTH + 1)
+_STEPS = np.stack(np.meshgrid(*[np.arange(-1, 2)] * 4, indexing="ij"), -1).reshape(-1, 4)
+
+
+def _blur_matrix(n: int) -> np.ndarray:
+    """B with B @ x == gaussian_filter1d(x, 1, mode='reflect') (B[out, in]); B is symmetric."""
+    return gaussian_filter1d(np.eye(n), BLUR_SIGMA, axis=0, mode="reflect")
+
+
+_LAM, _U = np.linalg.eigh(_blur_matrix(N_TIME))  # N_TIME == N_FREQ
+_L2 = np.outer(_LAM, _LAM)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """The best ridge of one chirp: its integers, law code and fit quality."""
+
+    sb: int
+    ncol: int
+    fb0: int
+    fb1: int
+    law: int
+    gain: float  # residual reduction of the best ridge (deblurred data)
+    z: float  # gain / noise variance per cell: the ridge's detection statistic
+    amplitude: float
+
+
+def ridge_centres(cands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ridge centre row fb [K, W] and inside mask for candidates [K, 5] (sb, ncol, fb0, fb1, law),
+    drawn as `chirploc.synth.chirploc100k` paints them."""
+    exponential = cands[:, 4] == EXPONENTIAL
+    fb0 = np.where(exponential & (cands[:, 2] == 0), 1, cands[:, 2])
+    return chirploc100k_ridge_centres(cands[:, 0], cands[:, 1], fb0, cands[:, 3], exponential)
+
+
+def paint_sparse(cands: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Painted cells of candidates [K, 5]: rows, cols and weights, each [K, W, 5] (weight 0 = no cell)."""
+    fb, inside = ridge_centres(cands)
+    rows = np.floor(fb)[..., None].astype(np.int64) + _OFFSETS
+    w = np.exp(-((rows - fb[..., None]) ** 2))
+    w *= inside[..., None] & (rows >= 0) & (rows < N_FREQ)
+    cols = np.minimum(cands[:, :1] + np.arange(fb.shape[1]), N_TIME - 1)[..., None]
+    return np.clip(rows, 0, N_FREQ - 1), np.broadcast_to(cols, rows.shape), w
+
+
+def scores(data: np.ndarray, cands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Residual reduction and amplitude of the LS fit data ~ a*P (a > 0, else 0) of each candidate.
+
+    `data` is one offset-free plane [128, 128] (blurred or deblurred).
+    """
+    rows, cols, w = paint_sparse(cands)
+    cov = np.einsum("kwo,kwo->k", w, data[rows, cols])
+    var = np.maximum(np.einsum("kwo,kwo->k", w, w), 1e-12)
+    a = cov / var
+    return np.where(cov > 0, cov * a, 0.0), a
+
+
+def deblur(values: np.ndarray, kappa: float = DEFAULT_KAPPA) -> tuple[np.ndarray, float]:
+    """Wiener-deblurred plane (offset removed) and the std of its noise, for one scene [128, 128].
+
+    The regulariser is (kappa * value range / noise std)**2, the noise std being
+    estimated from the median absolute deviation of the blurred plane.
+    """
+    s = values.astype(np.float64)
+    s = s - np.median(s)
+    sigma = max(1.4826 * float(np.median(np.abs(s))) / _BLURRED_NOISE, 1e-12)
+    rho = (kappa * float(s.max() - s.min()) / sigma) ** 2
+    d = _U @ ((_L2 / (_L2**2 + rho)) * (_U.T @ s @ _U)) @ _U.T
+    d -= np.median(d)
+    noise = 1.4826 * float(np.median(np.abs(d)))
+    return d, max(noise, 1e-12)
+
+
+def clip_candidates(cands: np.ndarray) -> np.ndarray:
+    """Candidates moved into the generator's ranges, duplicates dropped."""
+    c = np.array(cands, dtype=np.int64, copy=True)
+    c[:, 0] = np.clip(c[:, 0], 0, SB_MAX)
+    c[:, 1] = np.clip(c[:, 1], NCOL_MIN, NCOL_MAX)
+    c[:, 2] = np.clip(c[:, 2], 0, N_FREQ - 1)
+    c[:, 3] = np.clip(c[:, 3], np.maximum(c[:, 2] - BAND_MAX, 0), np.minimum(c[:, 2] + BAND_MAX, FB_MAX))
+    c[:, 4] = np.where(c[:, 4] == EXPONENTIAL, EXPONENTIAL, LINEAR)
+    c[:, 2] = np.where(c[:, 4] == EXPONENTIAL, np.maximum(c[:, 2], 1), c[:, 2])
+    return np.unique(c, axis=0)
+
+
+def _neighbours(best: np.ndarray) -> np.ndarray:
+    """The 3**4 moves of (sb, ncol, fb0, fb1), both laws (162 candidates)."""
+    m = np.empty((2 * len(_STEPS), 5), np.int64)
+    m[:, :4] = np.tile(best[:4] + _STEPS, (2, 1))
+    m[: len(_STEPS), 4] = LINEAR
+    m[len(_STEPS):, 4] = EXPONENTIAL
+    return clip_candidates(m)
+
+
+def _lines(best: np.ndarray, sb_reach: int = 8) -> np.ndarray:
+    """One integer at a time over its whole allowed range (start row, end row, length,
+    start column with the end kept), both laws."""
+    sb, ncol, fb0, fb1, _ = best
+    parts = []
+    f = np.arange(N_FREQ)
+    c = np.repeat(best[None], N_FREQ, 0)
+    c[:, 2] = f
+    parts.append(c[np.abs(f - fb1) <= BAND_MAX])
+    f = np.arange(FB_MAX + 1)
+    c = np.repeat(best[None], FB_MAX + 1, 0)
+    c[:, 3] = f
+    parts.append(c[np.abs(f - fb0) <= BAND_MAX])
+    n = np.arange(NCOL_MIN, NCOL_MAX + 1)
+    c = np.repeat(best[None], len(n), 0)
+    c[:, 1] = n
+    parts.append(c)
+    s = np.arange(sb - sb_reach, sb + sb_reach + 1)
+    c = np.repeat(best[None], len(s), 0)
+    c[:, 0] = s
+    c[:, 1] = sb + ncol - s
+    parts.append(c)
+    m = np.concatenate(parts)
+    other = m.copy()
+    other[:, 4] = EXPONENTIAL + LINEAR - other[:, 4]
+    return clip_candidates(np.concatenate([m, other]))
+
+
+def _climb(data: np.ndarray, best: np.ndarray, lines: bool, max_steps: int = 40) -> tuple[np.ndarray, float]:
+    g, _ = scores(data, best[None])
+    best_gain = float(g[0])
+    scanned = not lines
+    for _ in range(max_steps):
+        moves = _neighbours(best)
+        g, _ = scores(data, moves)
+        k = int(np.argmax(g))
+        if g[k] > best_gain:
+            best, best_gain, scanned = moves[k], float(g[k]), not lines
+            continue
+        if scanned:
+            break
+        moves = _lines(best)
+        g, _ = scores(data, moves)
+        k = int(np.argmax(g))
+        scanned = True
+        if g[k] > best_gain:
+            best, best_gain = moves[k], float(g[k])
+        else:
+            break
+    return best, best_gain
+
+
+def _scan_slopes(ncol_max: int, tol: float) -> list[tuple[float, int]]:
+    """(slope in rows per column, longest ncol searched at that slope) for the short-ridge scan:
+    steps of tol/(n-1) rows per column, so that over n columns the drift error stays below tol."""
+    grid = []
+    s = 0.0
+    while True:
+        n = ncol_max if s == 0 else min(ncol_max, int(BAND_MAX // s))
+        if n < NCOL_MIN:
+            break
+        grid.append((s, n))
+        s += tol / (n - 1)
+    return grid + [(-s, n) for s, n in grid if s > 0]
+
+
+SCAN_NCOL_MAX = 8
+_SCAN_SLOPES = _scan_slopes(SCAN_NCOL_MAX, tol=1.0)
+_ROW_KERNEL = np.exp(-_OFFSETS.astype(np.float64) ** 2)
+
+
+def _scan_starts(sharp: np.ndarray, keep: int) -> list[np.ndarray]:
+    """Starting candidates from a matched-filter scan for short straight ridges (2..SCAN_NCOL_MAX
+    columns, every start cell, slopes as `_SCAN_SLOPES`) on the deblurred plane: the `keep`
+    strongest local maxima of the best normalised line sum, each with its best (ncol, fb1)."""
+    g = correlate1d(sharp, _ROW_KERNEL, axis=0, mode="constant").astype(np.float32)
+    pad = int(np.ceil(max(abs(s) for s, _ in _SCAN_SLOPES) * SCAN_NCOL_MAX))
+    gp = np.zeros((N_FREQ + 2 * pad, N_TIME + SCAN_NCOL_MAX), np.float32)
+    gp[pad:pad + N_FREQ, :N_TIME] = g
+    best = np.zeros((N_FREQ, SB_MAX + 1), np.float32)
+    tmp = np.empty_like(best)
+    for s, n in _SCAN_SLOPES:
+        acc = gp[pad:pad + N_FREQ, :SB_MAX + 1].copy()
+        for j in range(1, n):
+            o = pad + int(round(s * j))
+            acc += gp[o:o + N_FREQ, j:j + SB_MAX + 1]
+            np.maximum(best, np.multiply(acc, np.float32(1 / np.sqrt(j + 1)), out=tmp), out=best)
+    peak = (best == maximum_filter(best, size=5)) & (best > 0)
+    f, t = np.nonzero(peak)
+    order = np.argsort(best[f, t])[::-1][:keep]
+    starts = []
+    for fb0, sb in zip(f[order], t[order]):
+        c = np.array([(sb, n, fb0, int(round(fb0 + s * n)), LINEAR)
+                      for s, n_max in _SCAN_SLOPES for n in range(NCOL_MIN, n_max + 1)], np.int64)
+        c = clip_candidates(c)
+        gain, _ = scores(sharp, c)
+        starts.append(c[int(np.argmax(gain))])
+    return starts
+
+
+def fit_scene(
+    values: np.ndarray, start: np.ndarray, wide: bool = False, kappa: float = DEFAULT_KAPPA,
+) -> Fit:
+    """Best ridge for one chirp of one scene [128, 128], searched from integers `start`
+    (sb, ncol, fb0, fb1, law); `wide` adds starts from the scene's brightest blobs."""
+    smooth = values.astype(np.float64)
+    smooth = smooth - np.median(smooth)
+    sharp, noise = deblur(values, kappa)
+    starts = [clip_candidates(np.asarray(start, np.int64)[None])[0]]
+    if wide:
+        starts += _scan_starts(sharp, keep=4)
+    best, best_gain = starts[0], -1.0
+    seen: set[tuple[int, ...]] = set()
+    for s in starts:
+        coarse, _ = _climb(smooth, s, lines=False)
+        for first in (s, coarse):
+            key = tuple(int(v) for v in first)
+            if key in seen:
+                continue
+            seen.add(key)
+            fine, gain = _climb(sharp, first, lines=True)
+            if gain > best_gain:
+                best, best_gain = fine, gain
+    _, a = scores(sharp, best[None])
+    return Fit(*(int(v) for v in best), gain=best_gain, z=best_gain / noise**2, amplitude=float(a[0]))
+
+
+def integers_of(est: ChirpEstimate | None = None, **labels: float) -> np.ndarray:
+    """(sb, ncol, fb0, fb1, law) of an estimate (or of labels given by keyword, sweep as a code),
+    floor-truncated as the generator paints labels (`ridge_bins`)."""
+    if est is not None:
+        labels = dict(
+            start_time_s=est.start_time_s, duration_s=est.duration_s, start_freq_hz=est.start_freq_hz,
+            end_freq_hz=est.end_freq_hz, sweep=SWEEP_TYPES.index(est.sweep),
+        )
+    sweep = int(labels["sweep"])
+    table = ChirpTable(
+        *(np.array([[float(labels[k])]]) for k in ("start_time_s", "duration_s", "start_freq_hz", "end_freq_hz")),
+        np.array([[sweep if sweep in (LINEAR, EXPONENTIAL) else LINEAR]], np.int8), np.array([[True]]),
+    )
+    sb, eb, (fb0, fb1) = ridge_bins(table)
+    return np.array([sb[0, 0], eb[0, 0] - sb[0, 0], fb0[0, 0], fb1[0, 0], table.sweep[0, 0]], np.int64)
+
+
+def label_centres(fit: Fit) -> dict[str, float]:
+    """Point estimates of the labels that the integers of `fit` imply (centre of each label interval).
+
+    Start time: centre of [sb, sb+1) columns. Duration: ncol = floor(d/dt) (the
+    end column is sb + floor(d/dt), not floor((t0+d)/dt)), so the centre of
+    [ncol, ncol+1) columns cut to the generator's 1..15 s. Start frequency:
+    centre of its row, except that an exponential chirp drawn from row 1 started
+    anywhere in rows [0, 2). End frequency: row 0 is almost always (about 95 %)
+    a label clipped to exactly 0 Hz, row 128 always exactly 100 Hz, so those
+    give 0 and 100 Hz.
+    """
+    lo_d = max(fit.ncol * DT_S, MIN_CHIRP_S)
+    hi_d = min((fit.ncol + 1) * DT_S, MAX_CHIRP_S)
+    duration = 0.5 * (lo_d + hi_d) if hi_d > lo_d else fit.ncol * DT_S
+    f0 = DF_HZ if fit.law == EXPONENTIAL and fit.fb0 <= 1 else (fit.fb0 + 0.5) * DF_HZ
+    if fit.fb1 <= 0:
+        f1 = 0.0
+    elif fit.fb1 >= N_FREQ:
+        f1 = MAX_FREQ_HZ
+    else:
+        f1 = (fit.fb1 + 0.5) * DF_HZ
+    return dict(start_time_s=(fit.sb + 0.5) * DT_S, duration_s=duration, start_freq_hz=f0, end_freq_hz=f1)
+
+
+def _unsure(est: ChirpEstimate, bins: float) -> bool:
+    steps = dict(start_time_s=DT_S, duration_s=DT_S, start_freq_hz=DF_HZ, end_freq_hz=DF_HZ)
+    return any(est.uncertainty.get(k, np.inf) > bins * step for k, step in steps.items())
+
+
+def refine_chirploc100k(
+    values: np.ndarray,
+    estimates: Sequence[Sequence[ChirpEstimate]],
+    min_z: float = 40.0,
+    wide_search_bins: float = 3.0,
+    kappa: float = DEFAULT_KAPPA,
+) -> list[list[ChirpEstimate]]:
+    """Estimates refined by ridge fitting on ChirpLoc100K scenes `values` [N, 128, 128].
+
+    Each estimate with presence >= 0.5 is replaced (dataclasses.replace) by the
+    label centres of its best-fitting ridge and the fitted sweep law, presence
+    and uncertainty kept, unless the fit's detection statistic is below `min_z`;
+    other estimates are returned unchanged. Values may be raw arrays or figures
+    read back from PNG (any affine rescaling).
+    """
+    values = np.asarray(values)
+    if values.ndim != 3 or values.shape[1:] != (N_FREQ, N_TIME):
+        raise ValueError(f"values must be [N, {N_FREQ}, {N_TIME}], got {values.shape}")
+    if len(estimates) != len(values):
+        raise ValueError(f"{len(estimates)} estimate lists for {len(values)} scenes")
+    out: list[list[ChirpEstimate]] = []
+    for scene, found in zip(values, estimates):
+        new: list[ChirpEstimate] = []
+        for est in found:
+            if est.presence < 0.5:
+                new.append(est)
+                continue
+            fit = fit_scene(scene, integers_of(est), wide=_unsure(est, wide_search_bins), kappa=kappa)
+            if fit.z < min_z:
+                new.append(est)
+                continue
+            new.append(replace(est, sweep=SWEEP_TYPES[fit.law], **label_centres(fit)))
+        out.append(new)
+    return out
