@@ -48,7 +48,7 @@ def test_fast_run_writes_results(tmp_path):
     assert set(acc["scenes"]) == {"chirploc100k", "signal"} and acc["seed"] == 2024
     assert acc["reference"]["start_time_s_pearson_r"] == 0.9841 and acc["reference"]["measured_here"] is False
     for scene in acc["scenes"].values():
-        for method in ("model", "ridge"):
+        for method in ("model", "network", "ridge"):
             res = scene[method]
             assert {"start_time_s", "start_freq_hz", "end_freq_hz"} <= set(res["overall"])
             assert set(res["overall"]["start_time_s"]) >= {"pearson_r", "mae", "rmse"}
@@ -56,7 +56,8 @@ def test_fast_run_writes_results(tmp_path):
             assert any("half" in label for label in res["halves"])
 
     inference = json.loads((out / "inference.json").read_text())["inference"]
-    assert {"chirploc eager fp32", "chirploc eager bf16 autocast"} <= set(inference["engines"])
+    assert {"chirploc eager fp32, network alone", "chirploc eager bf16 autocast, network alone",
+            "chirploc eager fp32, refined by the ridge fit (the default)"} <= set(inference["engines"])
     for row in inference["engines"].values():
         assert row["batch1_ms"] > 0 and row["batch64_per_s"] > 0 and len(row["goals"]) == 3
     assert inference["reference"]["batch1_ms"] > 0
@@ -64,6 +65,7 @@ def test_fast_run_writes_results(tmp_path):
     training = json.loads((out / "training.json").read_text())["training"]
     assert training["smoke"] is True and "SMOKE" in training["label"]
     assert set(training["reached"]) == {"start_time_s", "start_freq_hz", "end_freq_hz"}
+    assert set(training["eval"]["refined_targets"]) == set(training["reached"])
 
     run = json.loads((out / "run.json").read_text())
     assert MACHINE_KEYS <= set(run["machine"]) and run["seconds"]["total"] > 0 and "status" in run["data"]
