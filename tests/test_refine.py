@@ -78,8 +78,17 @@ def test_absent_chirps_and_pure_noise_keep_the_estimate() -> None:
     absent = dataclasses.replace(guess, presence=0.2)
     out = refine_chirploc100k(noise.values, [[guess, absent]] * 4)
     assert all(found == [guess, absent] for found in out), "no ridge stands out of pure noise"
+    assert refine_chirploc100k(noise.values[:1], [[]]) == [[]]
     with pytest.raises(ValueError, match="128"):
         refine_chirploc100k(np.zeros((1, 64, 64), np.float32), [[guess]])
+
+
+def test_the_likeliest_estimate_is_refined_even_when_the_network_doubts_it(scenes) -> None:
+    start = rough(scenes, np.random.default_rng(2))[:8]
+    doubted = [[dataclasses.replace(f[0], presence=0.1)] for f in start]
+    refined = refine_chirploc100k(scenes.values[:8], doubted)
+    assert np.median(errors(scenes.select(slice(0, 8)), refined), axis=0)[0] <= DT_S
+    assert all(f[0].presence == 0.1 for f in refined), "presence is the network's"
 
 
 @pytest.mark.skipif(not SHIPPED, reason="no shipped model in chirploc/assets/default")

@@ -20,13 +20,18 @@ its residual reduction ``(sum w*D)**2 / sum w**2``. The regularisation
 from being amplified; on raw arrays it costs little.
 
 Search. Hill climbing over all 3**4 moves of (sb, ncol, fb0, fb1) by -1/0/+1
-and both laws, alternated with exhaustive line scans of one integer at a time,
-on the *blurred* data (a smooth score with a wide basin), then a final climb on
-the deblurred score. When the network is unsure (any standard deviation above
-`wide_search_bins` cells) the search also starts from pairs and singles of the
-brightest blobs of the scene. A refined answer is kept only when its best ridge
-stands clearly above the noise (`min_z`), otherwise the network's estimate is
-returned unchanged.
+and both laws, alternated with exhaustive line scans of one integer at a time
+(and of the length and start column along the ridge, slope kept), from the
+network's estimate and from a climb of it on the *blurred* data (a smooth score
+with a wide basin); the final climbs use the deblurred score. When the network
+is unsure (any standard deviation above `wide_search_bins` cells) or the local
+fit is weak (statistic below `scan_below_z`), the search also starts from a
+whole-plane matched-filter scan for short straight ridges (2..8 columns, every
+start cell, slopes in steps that keep the drift under one row): running sums
+of row-filtered deblurred data along each slope, whose strongest local maxima
+seed further climbs. The best deblurred score wins. A refined answer is kept
+only when its ridge stands clearly above the noise (`min_z`), otherwise the
+network's estimate is returned unchanged.
 """
 
 from __future__ import annotations
@@ -141,7 +146,8 @@ def clip_candidates(cands: np.ndarray) -> np.ndarray:
     c[:, 3] = np.clip(c[:, 3], np.maximum(c[:, 2] - BAND_MAX, 0), np.minimum(c[:, 2] + BAND_MAX, FB_MAX))
     c[:, 4] = np.where(c[:, 4] == EXPONENTIAL, EXPONENTIAL, LINEAR)
     c[:, 2] = np.where(c[:, 4] == EXPONENTIAL, np.maximum(c[:, 2], 1), c[:, 2])
-    return np.unique(c, axis=0)
+    key = (((c[:, 0] * 64 + c[:, 1]) * 256 + c[:, 2]) * 256 + c[:, 3]) * 2 + c[:, 4]
+    return c[np.unique(key, return_index=True)[1]]
 
 
 def _neighbours(best: np.ndarray) -> np.ndarray:
@@ -153,9 +159,18 @@ def _neighbours(best: np.ndarray) -> np.ndarray:
     return clip_candidates(m)
 
 
+def _row_at(best: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Row of the ridge of `best` extended to column offsets `k` from its start (its own law)."""
+    sb, ncol, fb0, fb1, law = (int(v) for v in best)
+    if law == EXPONENTIAL:
+        return np.rint(max(fb0, 1) * (max(fb1, 1) / max(fb0, 1)) ** (k / ncol))
+    return np.rint(fb0 + (fb1 - fb0) * k / ncol)
+
+
 def _lines(best: np.ndarray, sb_reach: int = 8) -> np.ndarray:
-    """One integer at a time over its whole allowed range (start row, end row, length,
-    start column with the end kept), both laws."""
+    """One integer at a time over its whole allowed range (start row, end row, length, start
+    column with the end kept), length and start column also along the ridge (the other end
+    and the slope kept), both laws."""
     sb, ncol, fb0, fb1, _ = best
     parts = []
     f = np.arange(N_FREQ)
@@ -169,11 +184,15 @@ def _lines(best: np.ndarray, sb_reach: int = 8) -> np.ndarray:
     n = np.arange(NCOL_MIN, NCOL_MAX + 1)
     c = np.repeat(best[None], len(n), 0)
     c[:, 1] = n
+    parts.append(c.copy())
+    c[:, 3] = _row_at(best, n)
     parts.append(c)
     s = np.arange(sb - sb_reach, sb + sb_reach + 1)
     c = np.repeat(best[None], len(s), 0)
     c[:, 0] = s
     c[:, 1] = sb + ncol - s
+    parts.append(c.copy())
+    c[:, 2] = _row_at(best, s - sb)
     parts.append(c)
     m = np.concatenate(parts)
     other = m.copy()
@@ -208,7 +227,7 @@ def _climb(data: np.ndarray, best: np.ndarray, lines: bool, max_steps: int = 40)
 def _scan_slopes(ncol_max: int, tol: float) -> list[tuple[float, int]]:
     """(slope in rows per column, longest ncol searched at that slope) for the short-ridge scan:
     steps of tol/(n-1) rows per column, so that over n columns the drift error stays below tol."""
-    grid = []
+    grid: list[tuple[float, int]] = []
     s = 0.0
     while True:
         n = ncol_max if s == 0 else min(ncol_max, int(BAND_MAX // s))
@@ -221,6 +240,9 @@ def _scan_slopes(ncol_max: int, tol: float) -> list[tuple[float, int]]:
 
 SCAN_NCOL_MAX = 8
 _SCAN_SLOPES = _scan_slopes(SCAN_NCOL_MAX, tol=1.0)
+#: every (slope, ncol) the scan looks at, as the end-row offset and ncol of a candidate
+_SCAN_NCOL = np.array([n for _, n_max in _SCAN_SLOPES for n in range(NCOL_MIN, n_max + 1)], np.int64)
+_SCAN_DFB = np.rint([s * n for s, n_max in _SCAN_SLOPES for n in range(NCOL_MIN, n_max + 1)]).astype(np.int64)
 _ROW_KERNEL = np.exp(-_OFFSETS.astype(np.float64) ** 2)
 
 
@@ -245,8 +267,8 @@ def _scan_starts(sharp: np.ndarray, keep: int) -> list[np.ndarray]:
     order = np.argsort(best[f, t])[::-1][:keep]
     starts = []
     for fb0, sb in zip(f[order], t[order]):
-        c = np.array([(sb, n, fb0, int(round(fb0 + s * n)), LINEAR)
-                      for s, n_max in _SCAN_SLOPES for n in range(NCOL_MIN, n_max + 1)], np.int64)
+        c = np.stack([np.full_like(_SCAN_NCOL, sb), _SCAN_NCOL, np.full_like(_SCAN_NCOL, fb0),
+                      fb0 + _SCAN_DFB, np.full_like(_SCAN_NCOL, LINEAR)], 1)
         c = clip_candidates(c)
         gain, _ = scores(sharp, c)
         starts.append(c[int(np.argmax(gain))])
@@ -255,27 +277,33 @@ def _scan_starts(sharp: np.ndarray, keep: int) -> list[np.ndarray]:
 
 def fit_scene(
     values: np.ndarray, start: np.ndarray, wide: bool = False, kappa: float = DEFAULT_KAPPA,
+    scan_below_z: float = 0.0,
 ) -> Fit:
     """Best ridge for one chirp of one scene [128, 128], searched from integers `start`
-    (sb, ncol, fb0, fb1, law); `wide` adds starts from the scene's brightest blobs."""
+    (sb, ncol, fb0, fb1, law); `wide` adds starts from a whole-plane scan for short ridges,
+    which is also run when the local search ends below detection statistic `scan_below_z`."""
     smooth = values.astype(np.float64)
     smooth = smooth - np.median(smooth)
     sharp, noise = deblur(values, kappa)
-    starts = [clip_candidates(np.asarray(start, np.int64)[None])[0]]
-    if wide:
-        starts += _scan_starts(sharp, keep=4)
-    best, best_gain = starts[0], -1.0
+    first = clip_candidates(np.asarray(start, np.int64)[None])[0]
+    coarse, _ = _climb(smooth, first, lines=False)
+    best, best_gain = first, -1.0
     seen: set[tuple[int, ...]] = set()
-    for s in starts:
-        coarse, _ = _climb(smooth, s, lines=False)
-        for first in (s, coarse):
-            key = tuple(int(v) for v in first)
+
+    def search(starts: list[np.ndarray]) -> None:
+        nonlocal best, best_gain
+        for s in starts:
+            key = tuple(int(v) for v in s)
             if key in seen:
                 continue
             seen.add(key)
-            fine, gain = _climb(sharp, first, lines=True)
+            fine, gain = _climb(sharp, s, lines=True)
             if gain > best_gain:
                 best, best_gain = fine, gain
+
+    search([first, coarse])
+    if wide or best_gain < scan_below_z * noise**2:
+        search(_scan_starts(sharp, keep=4))
     _, a = scores(sharp, best[None])
     return Fit(*(int(v) for v in best), gain=best_gain, z=best_gain / noise**2, amplitude=float(a[0]))
 
@@ -321,6 +349,13 @@ def label_centres(fit: Fit) -> dict[str, float]:
     return dict(start_time_s=(fit.sb + 0.5) * DT_S, duration_s=duration, start_freq_hz=f0, end_freq_hz=f1)
 
 
+#: Standard deviation of a label uniform over one bin: the error floor of a fit with the right integers.
+QUANTISATION_STD: dict[str, float] = dict(
+    start_time_s=DT_S / 12**0.5, duration_s=DT_S / 12**0.5,
+    start_freq_hz=DF_HZ / 12**0.5, end_freq_hz=DF_HZ / 12**0.5,
+)
+
+
 def _unsure(est: ChirpEstimate, bins: float) -> bool:
     steps = dict(start_time_s=DT_S, duration_s=DT_S, start_freq_hz=DF_HZ, end_freq_hz=DF_HZ)
     return any(est.uncertainty.get(k, np.inf) > bins * step for k, step in steps.items())
@@ -330,16 +365,32 @@ def refine_chirploc100k(
     values: np.ndarray,
     estimates: Sequence[Sequence[ChirpEstimate]],
     min_z: float = 40.0,
+    confident_z: float = 60.0,
+    min_presence: float = 0.5,
     wide_search_bins: float = 3.0,
+    scan_below_z: float = 150.0,
     kappa: float = DEFAULT_KAPPA,
 ) -> list[list[ChirpEstimate]]:
     """Estimates refined by ridge fitting on ChirpLoc100K scenes `values` [N, 128, 128].
 
-    Each estimate with presence >= 0.5 is replaced (dataclasses.replace) by the
-    label centres of its best-fitting ridge and the fitted sweep law, presence
-    and uncertainty kept, unless the fit's detection statistic is below `min_z`;
-    other estimates are returned unchanged. Values may be raw arrays or figures
-    read back from PNG (any affine rescaling).
+    The most likely estimate of each scene, and every other with presence >=
+    `min_presence`, is refined on its own (a scene with several estimates gets one
+    independent search per estimate, each from its own starting point; they may
+    land on the same ridge). The most likely one is refined whatever its presence:
+    where the network doubts a chirp is there, its position is still its best
+    guess, and the fit makes it better; its presence is not changed. It is replaced
+    (dataclasses.replace) by the label centres of its best-fitting ridge and the
+    fitted sweep law, presence kept, unless the fit's detection statistic is
+    below `min_z`, in which case it is returned unchanged, as are the other
+    estimates below `min_presence` and scenes without estimates. The uncertainty
+    of a refined estimate is the quantisation std (`QUANTISATION_STD`: 0.135 s,
+    0.226 Hz) when its statistic reaches `confident_z`, else the larger of that
+    and the network's own std, key by key.
+
+    `wide_search_bins`: network std (in bins) above which the whole-plane scan
+    for short ridges is added; `scan_below_z`: it is also added when the local
+    search ends below this statistic. Values may be raw arrays or figures read
+    back from PNG (any affine rescaling).
     """
     values = np.asarray(values)
     if values.ndim != 3 or values.shape[1:] != (N_FREQ, N_TIME):
@@ -349,14 +400,21 @@ def refine_chirploc100k(
     out: list[list[ChirpEstimate]] = []
     for scene, found in zip(values, estimates):
         new: list[ChirpEstimate] = []
-        for est in found:
-            if est.presence < 0.5:
+        likeliest = max(range(len(found)), key=lambda k: found[k].presence, default=-1)
+        for k, est in enumerate(found):
+            if k != likeliest and est.presence < min_presence:
                 new.append(est)
                 continue
-            fit = fit_scene(scene, integers_of(est), wide=_unsure(est, wide_search_bins), kappa=kappa)
+            fit = fit_scene(scene, integers_of(est), wide=_unsure(est, wide_search_bins), kappa=kappa,
+                            scan_below_z=scan_below_z)
             if fit.z < min_z:
                 new.append(est)
                 continue
-            new.append(replace(est, sweep=SWEEP_TYPES[fit.law], **label_centres(fit)))
+            if fit.z >= confident_z:
+                std = dict(QUANTISATION_STD)
+            else:
+                std = {k: max(v, float(est.uncertainty.get(k, v))) for k, v in QUANTISATION_STD.items()}
+            new.append(replace(est, sweep=SWEEP_TYPES[fit.law], uncertainty={**est.uncertainty, **std},
+                               **label_centres(fit)))
         out.append(new)
     return out
