@@ -88,7 +88,6 @@ class Fit:
     law: int
     gain: float  # residual reduction of the best ridge (deblurred data)
     z: float  # gain / noise variance per cell: the ridge's detection statistic
-    amplitude: float
 
 
 def ridge_centres(cands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -109,16 +108,15 @@ def paint_sparse(cands: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return np.clip(rows, 0, N_FREQ - 1), np.broadcast_to(cols, rows.shape), w
 
 
-def scores(data: np.ndarray, cands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Residual reduction and amplitude of the LS fit data ~ a*P (a > 0, else 0) of each candidate.
+def scores(data: np.ndarray, cands: np.ndarray) -> np.ndarray:
+    """Residual reduction of the LS fit data ~ a*P (a > 0, else no reduction) of each candidate.
 
     `data` is one offset-free plane [128, 128] (blurred or deblurred).
     """
     rows, cols, w = paint_sparse(cands)
     cov = np.einsum("kwo,kwo->k", w, data[rows, cols])
     var = np.maximum(np.einsum("kwo,kwo->k", w, w), 1e-12)
-    a = cov / var
-    return np.where(cov > 0, cov * a, 0.0), a
+    return np.where(cov > 0, cov * cov / var, 0.0)
 
 
 def deblur(values: np.ndarray, kappa: float = DEFAULT_KAPPA) -> tuple[np.ndarray, float]:
@@ -201,12 +199,12 @@ def _lines(best: np.ndarray, sb_reach: int = 8) -> np.ndarray:
 
 
 def _climb(data: np.ndarray, best: np.ndarray, lines: bool, max_steps: int = 40) -> tuple[np.ndarray, float]:
-    g, _ = scores(data, best[None])
+    g = scores(data, best[None])
     best_gain = float(g[0])
     scanned = not lines
     for _ in range(max_steps):
         moves = _neighbours(best)
-        g, _ = scores(data, moves)
+        g = scores(data, moves)
         k = int(np.argmax(g))
         if g[k] > best_gain:
             best, best_gain, scanned = moves[k], float(g[k]), not lines
@@ -214,7 +212,7 @@ def _climb(data: np.ndarray, best: np.ndarray, lines: bool, max_steps: int = 40)
         if scanned:
             break
         moves = _lines(best)
-        g, _ = scores(data, moves)
+        g = scores(data, moves)
         k = int(np.argmax(g))
         scanned = True
         if g[k] > best_gain:
@@ -270,7 +268,7 @@ def _scan_starts(sharp: np.ndarray, keep: int) -> list[np.ndarray]:
         c = np.stack([np.full_like(_SCAN_NCOL, sb), _SCAN_NCOL, np.full_like(_SCAN_NCOL, fb0),
                       fb0 + _SCAN_DFB, np.full_like(_SCAN_NCOL, LINEAR)], 1)
         c = clip_candidates(c)
-        gain, _ = scores(sharp, c)
+        gain = scores(sharp, c)
         starts.append(c[int(np.argmax(gain))])
     return starts
 
@@ -304,8 +302,7 @@ def fit_scene(
     search([first, coarse])
     if wide or best_gain < scan_below_z * noise**2:
         search(_scan_starts(sharp, keep=4))
-    _, a = scores(sharp, best[None])
-    return Fit(*(int(v) for v in best), gain=best_gain, z=best_gain / noise**2, amplitude=float(a[0]))
+    return Fit(*(int(v) for v in best), gain=best_gain, z=best_gain / noise**2)
 
 
 def integers_of(est: ChirpEstimate | None = None, **labels: float) -> np.ndarray:
