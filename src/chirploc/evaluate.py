@@ -189,7 +189,9 @@ def measure_estimation(
         net = _resolve_model(model)
         info["estimator"] = f"{'network of ' if method == 'network' else ''}model {net.source}"
         info["torch_threads"] = int(torch.get_num_threads())
-        options = dict(sweep_law="network", refine=False) if method == "network" else {}
+        from chirploc.predict import NETWORK_ONLY
+
+        options = NETWORK_ONLY if method == "network" else {}
 
         def run(lo: int, hi: int) -> list[list[ChirpEstimate]]:
             specs = [batch.spectrogram(i) for i in range(lo, hi)]

@@ -29,6 +29,8 @@ ADAPTER_CONFIG = "adapter_config.json"
 DEFAULT_MODEL_NAME = "default"
 #: where `predict_spectrograms` takes each chirp's sweep law from
 SWEEP_LAW_SOURCES = ("ridge", "network")
+#: `predict_spectrograms` options for the network's answers as they are (no fit, its own sweep law)
+NETWORK_ONLY: dict[str, Any] = {"sweep_law": "network", "refine": False}
 
 
 class ChirpLocModel:
@@ -103,10 +105,8 @@ class ChirpLocModel:
     ) -> list[list[ChirpEstimate]]:
         """`predict_spectrograms` of each window's spectrogram (a `chirploc.locate.Estimator`);
         `network_only`: the network's answers as they are (no fit, sweep law its guess)."""
-        specs = [w.spectrogram for w in windows]
-        if network_only:
-            return self.predict_spectrograms(specs, batch_size=batch_size, sweep_law="network", refine=False)
-        return self.predict_spectrograms(specs, batch_size=batch_size)
+        options = NETWORK_ONLY if network_only else {}
+        return self.predict_spectrograms([w.spectrogram for w in windows], batch_size=batch_size, **options)
 
     def predict(
         self,

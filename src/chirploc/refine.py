@@ -44,7 +44,7 @@ from scipy.ndimage import correlate1d, gaussian_filter1d, maximum_filter
 
 from chirploc.synth.chirploc100k import (
     DURATION_S, MAX_BAND_HZ, MAX_CHIRP_S, MAX_FREQ_HZ, MIN_CHIRP_S, N_FREQ, N_TIME, RIDGE_HALF_WIDTH,
-    ridge_bins,
+    ridge_bins, ridge_rows,
 )
 from chirploc.synth.chirploc100k import ridge_centres as chirploc100k_ridge_centres
 from chirploc.types import SWEEP_TYPES, ChirpEstimate, ChirpTable
@@ -101,9 +101,8 @@ def ridge_centres(cands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def paint_sparse(cands: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Painted cells of candidates [K, 5]: rows, cols and weights, each [K, W, 5] (weight 0 = no cell)."""
     fb, inside = ridge_centres(cands)
-    rows = np.floor(fb)[..., None].astype(np.int64) + _OFFSETS
-    w = np.exp(-((rows - fb[..., None]) ** 2))
-    w *= inside[..., None] & (rows >= 0) & (rows < N_FREQ)
+    rows, w, painted = ridge_rows(fb, inside)
+    w *= painted
     cols = np.minimum(cands[:, :1] + np.arange(fb.shape[1]), N_TIME - 1)[..., None]
     return np.clip(rows, 0, N_FREQ - 1), np.broadcast_to(cols, rows.shape), w
 

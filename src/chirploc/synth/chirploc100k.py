@@ -115,6 +115,14 @@ def ridge_centres(
     return np.clip(np.where(exponential[:, None], fb_exp, fb_lin), 0, N_FREQ - 1), inside
 
 
+def ridge_rows(fb: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows painted around ridge centres `fb` [K, W] (`ridge_centres`): rows and their
+    Gaussian weights [K, W, 5], and which of them are painted (a drawn column, on the grid)."""
+    rows = np.floor(fb)[..., None].astype(np.int64) + np.arange(-RIDGE_HALF_WIDTH, RIDGE_HALF_WIDTH + 1)
+    weight = np.exp(-((rows - fb[..., None]) ** 2))
+    return rows, weight, inside[..., None] & (rows >= 0) & (rows < N_FREQ)
+
+
 def ridge_cells(labels: ChirpTable) -> tuple[np.ndarray, np.ndarray]:
     """Every present chirp's painted cells: flat indices into planes [N, 128, 128], in
     ascending scene order, and their float32 weights (a cell two chirps cross appears twice)."""
@@ -122,10 +130,7 @@ def ridge_cells(labels: ChirpTable) -> tuple[np.ndarray, np.ndarray]:
     scene, slot = np.nonzero(labels.present)
     sb, eb, fb0, fb1 = sb[scene, slot], eb[scene, slot], fb0[scene, slot], fb1[scene, slot]
     fb, inside = ridge_centres(sb, eb - sb, fb0, fb1, labels.sweep[scene, slot] == _EXPONENTIAL)
-    offsets = np.arange(-RIDGE_HALF_WIDTH, RIDGE_HALF_WIDTH + 1)
-    rows = np.floor(fb)[..., None].astype(np.int64) + offsets  # [chirp, col, 5]
-    weight = np.exp(-((rows - fb[..., None]) ** 2))
-    keep = inside[..., None] & (rows >= 0) & (rows < N_FREQ)
+    rows, weight, keep = ridge_rows(fb, inside)  # [chirp, col, 5]
     cols = np.broadcast_to((sb[:, None] + np.arange(fb.shape[1]))[..., None], rows.shape)
     which = np.broadcast_to(scene[:, None, None], rows.shape)
     flat = (which[keep] * N_FREQ + rows[keep]) * N_TIME + cols[keep]
