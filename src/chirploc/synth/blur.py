@@ -2,8 +2,8 @@
 
 The same filter as `scipy.ndimage.gaussian_filter(values, sigma=(0, 1, 1))` (agreeing to
 within 1e-6 of the planes' range), computed as a symmetric sum of shifted copies in
-float32, a few planes at a time so that they stay in the CPU cache: about 2.5 times
-scipy's speed on [256, 128, 128] here. Only element-wise IEEE float32 operations in a
+float32, a few planes at a time so that they stay in the CPU cache (faster than scipy's
+here; the data-engine benchmark, benchmarks/bench_data.py, measures the whole scene). Only element-wise IEEE float32 operations in a
 fixed order, so the bits depend on the inputs alone, not on the machine's vector width
 or thread count.
 """
