@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from chirploc.model import default_model_dir
-from chirploc.refine import refine_chirploc100k
+from chirploc.refine import (
+    QUANTISATION_STD, Fit, hedged_centres, label_centres, label_prior, located_probability, refine_chirploc100k,
+)
 from chirploc.synth import get_scene
 from chirploc.types import ChirpEstimate
 
@@ -71,16 +73,38 @@ def test_the_fit_reads_affinely_rescaled_values_as_the_raw_array(scenes) -> None
     assert np.mean(same) >= 0.9
 
 
-def test_absent_chirps_and_pure_noise_keep_the_estimate() -> None:
+def test_on_pure_noise_the_answer_is_drawn_to_the_generators_mean_with_its_spread() -> None:
     noise = get_scene("chirploc100k", min_chirps=0, max_chirps=0).generate(4, seed=3)
     guess = ChirpEstimate(start_time_s=20.0, duration_s=5.0, start_freq_hz=40.0, end_freq_hz=50.0,
                           sweep="linear", presence=0.9)
     absent = dataclasses.replace(guess, presence=0.2)
     out = refine_chirploc100k(noise.values, [[guess, absent]] * 4)
-    assert all(found == [guess, absent] for found in out), "no ridge stands out of pure noise"
+    prior = label_prior()
+    for likeliest, other in out:
+        assert other == absent, "an unlikely second estimate is left as it is"
+        assert likeliest.presence == 0.9, "presence is the network's"
+        # no ridge stands out of pure noise: the answer is at most 70 % the best ridge's, and says so
+        for key in ("start_time_s", "start_freq_hz", "end_freq_hz"):
+            mean, std = prior[key]
+            assert likeliest.uncertainty[key] >= 0.5 * std, (key, likeliest.uncertainty)
+            assert abs(getattr(likeliest, key) - mean) <= 0.7 * max(abs(lo - mean) for lo in (0, 45 if key == "start_time_s" else 100))
     assert refine_chirploc100k(noise.values[:1], [[]]) == [[]]
     with pytest.raises(ValueError, match="128"):
         refine_chirploc100k(np.zeros((1, 64, 64), np.float32), [[guess]])
+
+
+def test_a_weak_fit_is_hedged_by_how_often_such_a_fit_is_the_chirp() -> None:
+    strong = Fit(sb=20, ncol=10, fb0=30, fb1=60, law=0, gain=1.0, z=200.0)
+    values, std = hedged_centres(strong)
+    assert values == label_centres(strong) and std == QUANTISATION_STD
+    weak = dataclasses.replace(strong, z=31.0)
+    p = located_probability(31.0)
+    assert 0.2 < p < 0.6 and located_probability(20.0) <= p <= located_probability(35.0) < 1.0
+    values, std = hedged_centres(weak)
+    centre, (mean, spread) = label_centres(weak)["start_time_s"], label_prior()["start_time_s"]
+    assert values["start_time_s"] == pytest.approx(p * centre + (1 - p) * mean)
+    assert QUANTISATION_STD["start_time_s"] < std["start_time_s"] < 1.5 * spread
+    assert mean == pytest.approx(22.5, abs=0.2) and spread == pytest.approx(45 / 12**0.5, abs=0.2)  # U(0, 45) s
 
 
 def test_the_likeliest_estimate_is_refined_even_when_the_network_doubts_it(scenes) -> None:
