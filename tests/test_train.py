@@ -128,3 +128,25 @@ def test_cli_errors_are_one_line(tmp_path):
     )
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines()[-1].startswith("chirploc: error: unknown backbone 'vit_enormous'")
+
+
+def test_the_cosine_schedule_ends_when_the_time_cap_will_be_reached():
+    from types import SimpleNamespace
+
+    from lightning.pytorch.callbacks import Timer
+
+    from chirploc.train import ChirpLocModule, ScheduleToTimeCap
+
+    module = ChirpLocModule(tiny_config(max_steps=10_000, warmup_steps=10).to_dict())
+    timer = Timer(duration={"seconds": 100})
+    timer.time_elapsed = lambda stage="train": 10.0  # 50 steps took 10 s: 0.2 s a step, 90 s to go
+    trainer = SimpleNamespace(global_step=50, callbacks=[timer])
+    ScheduleToTimeCap(every=25).on_train_batch_end(trainer, module)
+    assert module.schedule_steps == 50 + 450
+    opt = module.configure_optimizers()["lr_scheduler"]["scheduler"]
+    factor = opt.lr_lambdas[0]
+    assert factor(499) > 0 and factor(500) == pytest.approx(0.0, abs=1e-9) and factor(9_000) == pytest.approx(0.0, abs=1e-9)
+    # never past max_steps, whatever the time left
+    timer.time_elapsed = lambda stage="train": 0.5
+    ScheduleToTimeCap(every=25).on_train_batch_end(trainer, module)
+    assert module.schedule_steps == 10_000

@@ -132,6 +132,8 @@ class ChirpLocModule(L.LightningModule):
             base, _ = load_net(self.cfg.pretrained)
             net.load_state_dict(base.state_dict())
         self.net = lora_wrap(net, self.cfg.lora) if self.cfg.lora else net
+        #: the step at which the cosine schedule ends; `ScheduleToTimeCap` moves it under a time cap
+        self.schedule_steps = self.cfg.max_steps
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.net(images)
@@ -161,11 +163,12 @@ class ChirpLocModule(L.LightningModule):
                 opt, factor=self.cfg.plateau_factor, patience=self.cfg.plateau_patience
             )
             return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": "val_loss", "interval": "epoch"}}
-        warm, total = self.cfg.warmup_steps, max(self.cfg.max_steps, 1)
+        warm = self.cfg.warmup_steps
 
         def factor(step: int) -> float:
             if step < warm:
                 return (step + 1) / warm
+            total = max(self.schedule_steps, 1)
             return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
 
         sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
@@ -178,6 +181,29 @@ class ChirpLocModule(L.LightningModule):
 
             return copy.deepcopy(self.net).merge_and_unload()
         return self.net
+
+
+class ScheduleToTimeCap(L.Callback):
+    """Under a time cap (`max_minutes`), end the cosine schedule when the cap will be reached
+    rather than at `max_steps`: every `every` steps the steps still to come are estimated from the
+    time per step so far (validation and checkpoints included), so a slower machine anneals to
+    zero within its time instead of being stopped with the learning rate still high."""
+
+    def __init__(self, every: int = 25) -> None:
+        self.every = every
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        from lightning.pytorch.callbacks import Timer
+
+        step = trainer.global_step
+        timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
+        if timer is None or step < self.every or step % self.every:
+            return
+        remaining = timer.time_remaining()
+        if remaining is None:
+            return
+        per_step = timer.time_elapsed() / step
+        pl_module.schedule_steps = min(pl_module.cfg.max_steps, step + int(max(remaining, 0.0) / per_step))
 
 
 def _timm_pretrained(pretrained: str | None) -> str | None:
@@ -297,6 +323,7 @@ def train(
             best, periodic,
             EarlyStopping(monitor="val_loss", mode="min", patience=cfg.early_stop_patience),
             LearningRateMonitor(logging_interval="step"),
+            ScheduleToTimeCap(),
         ],
         logger=loggers,
         enable_progress_bar=progress,
