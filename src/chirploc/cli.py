@@ -195,7 +195,7 @@ def finetune(
 def predict(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (read recursively): PNG/JPEG, .npy, WAV, EDF/BDF.", show_default=False)],
     model: Annotated[Optional[Path], typer.Option(help="Model folder (`chirploc train`), adapter folder (`chirploc finetune`) or .onnx file (`chirploc export`); default: the shipped model.")] = None,
-    method: Annotated[str, typer.Option(help="model (the trained network, refined by ridge fits), network (its raw answers) or ridge (the classical baseline, nothing to train).")] = "model",
+    method: Annotated[str, typer.Option(help="model (the trained network, refined by forward-model fits on ChirpLoc100K's and the signal scene's grids), network (its raw answers) or ridge (the classical baseline, nothing to train).")] = "model",
     runtime: Annotated[str, typer.Option(help="torch, or onnx (ONNX Runtime, with --model FILE.onnx).")] = "torch",
     fmt: Annotated[str, typer.Option("--format", help="Output format: json (a list of records) or csv.")] = "json",
     out: Annotated[Optional[Path], typer.Option(help="Write the records to this file instead of standard output.")] = None,
@@ -271,7 +271,7 @@ def evaluate(
     ))],
     out: Annotated[Path, typer.Option(help="Report folder (metrics.json, figures, report.md).")],
     model: Annotated[Optional[str], typer.Option(help="Model folder (default: the shipped model); methods 'model' and 'network' only.")] = None,
-    method: Annotated[str, typer.Option(help="model (a trained localiser, refined by ridge fits), network (its raw answers) or ridge (the classical baseline).")] = "model",
+    method: Annotated[str, typer.Option(help="model (a trained localiser, refined by forward-model fits on ChirpLoc100K's and the signal scene's grids), network (its raw answers) or ridge (the classical baseline).")] = "model",
     n: Annotated[int, typer.Option("-n", help="Scenes to generate, or the first N scenes of a folder.")] = 2000,
     seed: Annotated[int, typer.Option(help="Seed of generated scenes.")] = 12345,
     batch_size: Annotated[int, typer.Option(help="Spectrograms per estimation batch.")] = 64,

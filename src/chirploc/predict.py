@@ -18,6 +18,7 @@ import torch
 from chirploc.encoding import decode, to_images
 from chirploc.model import ChirpLocNet, ModelError, default_model_dir, load_net
 from chirploc.refine import refine_chirploc100k
+from chirploc.refine_signal import on_signal_grid, refine_signal
 from chirploc.sweep_law import with_ridge_sweeps
 from chirploc.synth.chirploc100k import on_chirploc100k_grid
 from chirploc.types import ChirpEstimate, Spectrogram
@@ -67,12 +68,17 @@ class ChirpLocModel:
 
         refine: on ChirpLoc100K's grid (128 x 128 bins over 0-60 s and 0-100 Hz), each chirp's
         positions and sweep law come from the best fit of that scene's forward model (a
-        painted ridge, blurred) near the network's answer (`chirploc.refine`); the network's
-        answer stays where no ridge stands clearly out of the noise.
-        sweep_law (other grids, or refine=False): "ridge" takes each chirp's sweep law from
-        a curve fitted to its ridge (`chirploc.sweep_law`; the network's own guess where no
-        ridge matches); "network" keeps the network's guess, which is faster (no ridge
-        tracking) but, for the shipped model, no better than chance.
+        painted ridge, blurred) near the network's answer (`chirploc.refine`), drawn towards
+        the generator's mean labels where the best ridge may be a peak of the noise. On the
+        signal grid (1 s Hann STFT in dB, rows 0..127 Hz, frames 0.25 s apart: every window of
+        a WAV, EDF or 1-D signal) each chirp is refitted as the STFT of a tapered sweep over
+        the row noise (`chirploc.refine_signal`); the estimate stays where that fit does not
+        clearly explain the data.
+        sweep_law (other grids, refine=False, or where the signal fit keeps the estimate):
+        "ridge" takes each chirp's sweep law from a curve fitted to its ridge
+        (`chirploc.sweep_law`; the network's own guess where no ridge matches); "network"
+        keeps the network's guess, which is faster (no ridge tracking) but, for the shipped
+        model, no better than chance.
         """
         if sweep_law not in SWEEP_LAW_SOURCES:
             raise ValueError(f"unknown sweep_law {sweep_law!r}: use one of {', '.join(SWEEP_LAW_SOURCES)}")
@@ -91,11 +97,14 @@ class ChirpLocModel:
             found = [
                 sorted(decode(outputs, time_range, freq_range, j), key=lambda e: -e.presence) for j in range(len(members))
             ]
-            axes = specs[members[0]]
-            if refine and on_chirploc100k_grid(axes.times_s, axes.freqs_hz):
+            times, freqs = specs[members[0]].times_s, specs[members[0]].freqs_hz
+            if refine and on_chirploc100k_grid(times, freqs):
                 found = refine_chirploc100k(values, found)
-            elif sweep_law == "ridge":
-                found = with_ridge_sweeps(values, axes.times_s, axes.freqs_hz, found)
+            else:
+                if sweep_law == "ridge":
+                    found = with_ridge_sweeps(values, times, freqs, found)
+                if refine and on_signal_grid(times, freqs):
+                    found = refine_signal(values, times, freqs, found)
             for i, estimates in zip(members, found):
                 results[i] = estimates
         return results

@@ -1,0 +1,117 @@
+"""Forward-model refinement on the signal scene's grid (chirploc.refine_signal)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chirploc.model import default_model_dir
+from chirploc.refine_signal import FIT_STD_BY_LR, on_signal_grid, refine_signal
+from chirploc.synth import get_scene
+from chirploc.types import ChirpEstimate
+
+QUANTITIES = ("start_time_s", "duration_s", "start_freq_hz", "end_freq_hz")
+NET_STD = dict(start_time_s=0.6, duration_s=0.8, start_freq_hz=3.0, end_freq_hz=3.0)
+
+
+@pytest.fixture(scope="module")
+def clear():
+    return get_scene("signal", snr_db=(20, 20)).generate(3, seed=5)
+
+
+def _rough(batch, i: int, presence: float = 0.9) -> ChirpEstimate:
+    """The truth of scene i, pushed 0.5 s late, 0.5 s short, and 3 Hz off at both ends."""
+    lab = batch.labels
+    return ChirpEstimate(
+        start_time_s=float(lab.start_time_s[i, 0]) + 0.5,
+        duration_s=float(lab.duration_s[i, 0]) - 0.5,
+        start_freq_hz=float(lab.start_freq_hz[i, 0]) + 3.0,
+        end_freq_hz=float(lab.end_freq_hz[i, 0]) - 3.0,
+        sweep="linear",
+        presence=presence,
+        uncertainty=dict(NET_STD),
+    )
+
+
+def test_on_signal_grid():
+    scene = get_scene("signal")
+    times, freqs = scene.times_s, scene.freqs_hz
+    assert on_signal_grid(times, freqs)
+    assert on_signal_grid(times + 37.25, freqs)  # a window of a long recording
+    assert on_signal_grid(times + 0.1, freqs)  # any offset
+    assert not on_signal_grid(times, freqs + 0.5)  # bin edges, not centres
+    assert not on_signal_grid(times[:64], freqs)
+    assert not on_signal_grid(times * 2, freqs)
+    assert not on_signal_grid(times, freqs[:64])
+    assert not on_signal_grid(times, freqs * 0.5)
+    assert not on_signal_grid(np.full(128, np.nan), freqs)
+
+
+def test_rough_estimates_brought_to_truth(clear):
+    ests = [[_rough(clear, i)] for i in range(len(clear))]
+    out = refine_signal(clear.values, clear.times_s, clear.freqs_hz, ests)
+    assert [len(o) for o in out] == [1] * len(clear)
+    lab = clear.labels
+    for i, (new,) in enumerate(out):
+        old = ests[i][0]
+        assert new is not old
+        assert new.presence == old.presence
+        assert set(new.uncertainty) >= set(QUANTITIES)
+        assert all(0 < new.uncertainty[q] <= max(b[1][q] for b in FIT_STD_BY_LR) for q in QUANTITIES)
+        assert abs(new.start_time_s - lab.start_time_s[i, 0]) < 0.25
+        assert abs(new.duration_s - lab.duration_s[i, 0]) < 0.35
+        assert abs(new.start_freq_hz - lab.start_freq_hz[i, 0]) < 1.5
+        assert abs(new.end_freq_hz - lab.end_freq_hz[i, 0]) < 1.5
+
+
+def test_time_offset_shifts_the_answer(clear):
+    est = _rough(clear, 0)
+    base = refine_signal(clear.values[:1], clear.times_s, clear.freqs_hz, [[est]])[0][0]
+    shifted_est = ChirpEstimate(**{**est.__dict__, "start_time_s": est.start_time_s + 100.0})
+    shifted = refine_signal(clear.values[:1], clear.times_s + 100.0, clear.freqs_hz, [[shifted_est]])[0][0]
+    assert shifted.start_time_s == pytest.approx(base.start_time_s + 100.0, abs=1e-6)
+    for q in QUANTITIES[1:]:
+        assert getattr(shifted, q) == pytest.approx(getattr(base, q), abs=1e-6)
+    assert shifted.sweep == base.sweep
+
+
+def test_unlikely_extra_estimates_are_left_alone(clear):
+    main, extra = _rough(clear, 0), _rough(clear, 1, presence=0.2)
+    new_main, new_extra = refine_signal(clear.values[:1], clear.times_s, clear.freqs_hz, [[main, extra]])[0]
+    assert new_extra is extra
+    assert new_main is not main
+    assert refine_signal(clear.values[:1], clear.times_s, clear.freqs_hz, [[]]) == [[]]
+
+
+def test_pure_noise_keeps_the_estimate():
+    noise = get_scene("signal", min_chirps=0, max_chirps=0).generate(2, seed=3)
+    est = ChirpEstimate(start_time_s=12.0, duration_s=4.0, start_freq_hz=30.0, end_freq_hz=45.0,
+                        sweep="linear", presence=0.3, uncertainty=dict(NET_STD))
+    out = refine_signal(noise.values, noise.times_s, noise.freqs_hz, [[est], [est]])
+    assert all(new is est for (new,) in out), "no chirp explains pure noise: the estimate stays"
+
+
+def test_rejects_other_grids(clear):
+    with pytest.raises(ValueError):
+        refine_signal(clear.values, clear.times_s, clear.freqs_hz + 0.5, [[] for _ in range(len(clear))])
+    with pytest.raises(ValueError):
+        refine_signal(clear.values, clear.times_s, clear.freqs_hz, [[]])
+
+
+@pytest.mark.skipif(not (default_model_dir() / "config.json").is_file(), reason="no shipped model")
+def test_the_shipped_model_is_refined_on_signal_scenes_and_network_only_is_not():
+    from chirploc import load_model
+    from chirploc.evaluate import estimate_batch
+
+    batch = get_scene("signal").generate(32, seed=57)
+    model = load_model()
+    keys = ("start_time_s", "start_freq_hz", "end_freq_hz")
+    truth = np.array([[getattr(batch.chirps(i)[0], k) for k in keys] for i in range(len(batch))])
+
+    def median_errors(method: str) -> np.ndarray:
+        found = estimate_batch(method, batch, model)
+        got = np.array([[getattr(f[0], k) for k in keys] for f in found])
+        return np.median(np.abs(got - truth), axis=0)
+
+    network, refined = median_errors("network"), median_errors("model")
+    assert (refined < network).all(), (network, refined)
