@@ -7,8 +7,8 @@ smoke run never overwrites measured results):
 
 - accuracy.json: on held-out faithful data (the chirploc100k scene, seed 2024, n = 2000;
   300 with --fast) the chirploc model (the shipped one unless --model) as `predict` runs
-  it (on ChirpLoc100K's grid its network refined by the forward-model fit of
-  `chirploc.refine`; elsewhere the sweep law from the ridge), its network alone, and the
+  it (its network refined by the forward-model fit of `chirploc.refine` on ChirpLoc100K's
+  grid and of `chirploc.refine_signal` on the signal grid), its network alone, and the
   ridge baseline, scored by `chirploc.evaluate`: Pearson r, MAE and RMSE per target
   (start time, start frequency, end frequency; the rest in the JSON), overall, by true
   duration (< 3 s, >= 3 s) and by noise level (lower and upper half). The same on the
@@ -17,7 +17,7 @@ smoke run never overwrites measured results):
 - inference.json: on this CPU, batch 1 (ms per spectrogram, median of 50 runs after a
   warm-up) and batch 64 (spectrograms/s, median of 7 runs) for chirploc's network alone
   in eager fp32, eager bf16 autocast and ONNX Runtime, and for the default path (fp32,
-  then the ridge fit), end to end (resampling, network, decoding); and for the reference
+  then each grid's fit, on both scenes), end to end (resampling, network, decoding); and for the reference
   architecture (timm vit_base_patch16_224, 224 px, 3 channels, random weights, its
   768-256-128-3 MLP head on the CLS token; the network alone) in eager fp32, in the same
   run; ratios against it and pass/fail for the goals (>= 500/s at batch 64, < 20 ms at
@@ -156,7 +156,7 @@ def score(method: str, batch, model) -> dict[str, Any]:
 
 def run_accuracy(model, n: int) -> dict[str, Any]:
     """Each estimator on held-out scenes of both kinds: the model as `predict` runs it (its
-    network refined by the ridge fits), its network alone, and the ridge baseline."""
+    network refined by the forward-model fits), its network alone, and the ridge baseline."""
     from chirploc.evaluate import REFERENCE, load_eval_data
 
     out: dict[str, Any] = {"n": n, "seed": EVAL_SEED, "scenes": {}}
@@ -223,11 +223,14 @@ def run_inference(model, fast: bool, work: Path) -> dict[str, Any]:
 
     batch = load_eval_data("chirploc100k", n=64, seed=EVAL_SEED)
     specs = [batch.spectrogram(i) for i in range(64)]
-    # (engine, precision, network alone?): the default path adds the ridge fit on this grid
-    engines: dict[str, tuple[Any, str, bool]] = {
-        "chirploc eager fp32, network alone": (model, "fp32", True),
-        "chirploc eager bf16 autocast, network alone": (model, "bf16", True),
-        "chirploc eager fp32, refined by the ridge fit (the default)": (model, "fp32", False),
+    signal = load_eval_data("signal", n=64, seed=EVAL_SEED)
+    signal_specs = [signal.spectrogram(i) for i in range(64)]
+    # (engine, precision, network alone?, spectrograms): the default path adds each grid's fit
+    engines: dict[str, tuple[Any, str, bool, list]] = {
+        "chirploc eager fp32, network alone": (model, "fp32", True, specs),
+        "chirploc eager bf16 autocast, network alone": (model, "bf16", True, specs),
+        "chirploc eager fp32, chirploc100k scene, refined by the forward-model fit (the default)": (model, "fp32", False, specs),
+        "chirploc eager fp32, signal scene, refined by the signal fit (the default)": (model, "fp32", False, signal_specs),
     }
     onnx_note = None
     try:
@@ -235,22 +238,23 @@ def run_inference(model, fast: bool, work: Path) -> dict[str, Any]:
 
         log("inference: exporting to ONNX")
         path = export_onnx(model, work / "chirploc.onnx")
-        engines["chirploc ONNX Runtime fp32, network alone"] = (load_onnx_model(path), "fp32", True)
+        engines["chirploc ONNX Runtime fp32, network alone"] = (load_onnx_model(path), "fp32", True, specs)
     except ImportError as err:
         onnx_note = f"ONNX Runtime not timed: {err}"
         log(onnx_note)
 
     rows: dict[str, Any] = {}
-    for name, (engine, precision, network_only) in engines.items():
+    for name, (engine, precision, network_only, inputs) in engines.items():
         log(f"inference: {name}")
         options = NETWORK_ONLY if network_only else {}
-        one = timed(lambda: engine.predict_spectrograms(specs[:1], 1, precision, **options), b1_runs, b1_warm)
-        many = timed(lambda: engine.predict_spectrograms(specs, 64, precision, **options), b64_runs, b64_warm)
+        one = timed(lambda: engine.predict_spectrograms(inputs[:1], 1, precision, **options), b1_runs, b1_warm)
+        many = timed(lambda: engine.predict_spectrograms(inputs, 64, precision, **options), b64_runs, b64_warm)
         rows[name] = {
             "what": "end to end: resampling to the network's grid, network, decoding to seconds and hertz"
-            + (" (the network's answers as they are)" if network_only else ", then the ridge fit of each chirp"),
+            + (" (the network's answers as they are)" if network_only else ", then the forward-model fit of each chirp"),
             "network_only": network_only,
-            "input": f"{batch.values.shape[1]} x {batch.values.shape[2]} spectrograms",
+            "input": f"{inputs[0].values.shape[0]} x {inputs[0].values.shape[1]} spectrograms, "
+            + ("signal" if inputs is signal_specs else "chirploc100k") + " scene",
             "batch1_ms": 1000 * statistics.median(one), "batch1_runs_s": one,
             "batch64_per_s": 64 / statistics.median(many), "batch64_runs_s": many,
         }
@@ -511,7 +515,7 @@ def training_table(tr: dict[str, Any]) -> list[str]:
         f"end freq r (unitless) | r >= {GOALS['training_r']:g} on all three (pass/fail) | evaluated on (fresh scenes) |",
         "|" + " --- |" * 9,
     ]
-    for what, key, passed in (("network alone", "targets", "passed"), ("refined by the ridge fit", "refined_targets", "refined_passed")):
+    for what, key, passed in (("network alone", "targets", "passed"), ("refined by the forward-model fit", "refined_targets", "refined_passed")):
         rs = tr["eval"].get(key)
         if rs is None:
             continue
