@@ -46,7 +46,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from scipy.ndimage import correlate1d, gaussian_filter1d, maximum_filter
@@ -468,21 +468,32 @@ def refine_chirploc100k(
     values = np.asarray(values)
     if values.ndim != 3 or values.shape[1:] != (N_FREQ, N_TIME):
         raise ValueError(f"values must be [N, {N_FREQ}, {N_TIME}], got {values.shape}")
+
+    def refine_one(scene: np.ndarray, est: ChirpEstimate) -> ChirpEstimate:
+        fit = fit_scene(scene, integers_of(est), wide=_unsure(est, wide_search_bins), kappa=kappa,
+                        scan_below_z=scan_below_z)
+        labels, std = hedged_centres(fit)
+        if located_probability(fit.z) >= 1.0 and fit.z < confident_z:
+            std = {k: max(v, float(est.uncertainty.get(k, v))) for k, v in std.items()}
+        return replace(est, sweep=SWEEP_TYPES[fit.law], uncertainty={**est.uncertainty, **std}, **labels)
+
+    return refine_likely(values, estimates, refine_one, min_presence)
+
+
+def refine_likely(
+    values: np.ndarray,
+    estimates: Sequence[Sequence[ChirpEstimate]],
+    refine_one: Callable[[np.ndarray, ChirpEstimate], ChirpEstimate],
+    min_presence: float,
+) -> list[list[ChirpEstimate]]:
+    """`refine_one(scene, estimate)` of the likeliest estimate of each scene (whatever its
+    presence: it is the network's best guess of where a chirp would be) and of every other
+    with presence >= `min_presence`; the other estimates, and scenes without any, as they are."""
     if len(estimates) != len(values):
         raise ValueError(f"{len(estimates)} estimate lists for {len(values)} scenes")
     out: list[list[ChirpEstimate]] = []
     for scene, found in zip(values, estimates):
-        new: list[ChirpEstimate] = []
         likeliest = max(range(len(found)), key=lambda k: found[k].presence, default=-1)
-        for k, est in enumerate(found):
-            if k != likeliest and est.presence < min_presence:
-                new.append(est)
-                continue
-            fit = fit_scene(scene, integers_of(est), wide=_unsure(est, wide_search_bins), kappa=kappa,
-                            scan_below_z=scan_below_z)
-            labels, std = hedged_centres(fit)
-            if located_probability(fit.z) >= 1.0 and fit.z < confident_z:
-                std = {k: max(v, float(est.uncertainty.get(k, v))) for k, v in std.items()}
-            new.append(replace(est, sweep=SWEEP_TYPES[fit.law], uncertainty={**est.uncertainty, **std}, **labels))
-        out.append(new)
+        out.append([refine_one(scene, est) if k == likeliest or est.presence >= min_presence else est
+                    for k, est in enumerate(found)])
     return out

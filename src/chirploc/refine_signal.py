@@ -48,6 +48,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import i0e, i1e
 
+from chirploc.refine import refine_likely
 from chirploc.synth.signal import FS_HZ, HOP, NPERSEG, _chirp_phase, _tukey
 from chirploc.types import SWEEP_TYPES, ChirpEstimate
 
@@ -380,29 +381,19 @@ def refine_signal(
         raise ValueError(f"values must be [N, {N_ROWS}, {N_FRAMES}], got {values_db.shape}")
     if not on_signal_grid(times_s, freqs_hz):
         raise ValueError("the axes are not the signal scene's grid (rows 0..127 Hz, 128 frames 0.25 s apart)")
-    if len(estimates) != len(values_db):
-        raise ValueError(f"{len(estimates)} estimate lists for {len(values_db)} scenes")
     offset = float(np.asarray(times_s, dtype=np.float64)[0]) - DT_S / 2
-    out: list[list[ChirpEstimate]] = []
-    for scene, found in zip(values_db, estimates):
-        new: list[ChirpEstimate] = []
-        likeliest = max(range(len(found)), key=lambda k: found[k].presence, default=-1)
-        for k, est in enumerate(found):
-            if k != likeliest and est.presence < min_presence:
-                new.append(est)
-                continue
-            keys = ("start_time_s", "duration_s", "start_freq_hz", "end_freq_hz")
-            spread = [float(est.uncertainty.get(q, dflt)) for q, dflt in zip(keys, (0.3, 0.5, 2.0, 2.0))]
-            start = (est.start_time_s - offset, est.duration_s, est.start_freq_hz, est.end_freq_hz)
-            fit = fit_chirp(scene, start, SWEEP_TYPES.index(est.sweep), spread)
-            if 2 * fit.gain < min_lr or fit.gain <= fit.start_gain:
-                new.append(est)
-                continue
-            std = fit_std(2 * fit.gain)
-            new.append(replace(
-                est, start_time_s=fit.start_time_s + offset, duration_s=fit.duration_s,
-                start_freq_hz=fit.start_freq_hz, end_freq_hz=fit.end_freq_hz, sweep=SWEEP_TYPES[fit.law],
-                uncertainty={**est.uncertainty, **std},
-            ))
-        out.append(new)
-    return out
+    keys = ("start_time_s", "duration_s", "start_freq_hz", "end_freq_hz")
+
+    def refine_one(scene: np.ndarray, est: ChirpEstimate) -> ChirpEstimate:
+        spread = [float(est.uncertainty.get(q, dflt)) for q, dflt in zip(keys, (0.3, 0.5, 2.0, 2.0))]
+        start = (est.start_time_s - offset, est.duration_s, est.start_freq_hz, est.end_freq_hz)
+        fit = fit_chirp(scene, start, SWEEP_TYPES.index(est.sweep), spread)
+        if 2 * fit.gain < min_lr or fit.gain <= fit.start_gain:
+            return est
+        return replace(
+            est, start_time_s=fit.start_time_s + offset, duration_s=fit.duration_s,
+            start_freq_hz=fit.start_freq_hz, end_freq_hz=fit.end_freq_hz, sweep=SWEEP_TYPES[fit.law],
+            uncertainty={**est.uncertainty, **fit_std(2 * fit.gain)},
+        )
+
+    return refine_likely(values_db, estimates, refine_one, min_presence)
