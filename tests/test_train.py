@@ -146,6 +146,11 @@ def test_the_cosine_schedule_ends_when_the_time_cap_will_be_reached():
     opt = module.configure_optimizers()["lr_scheduler"]["scheduler"]
     factor = opt.lr_lambdas[0]
     assert factor(499) > 0 and factor(500) == pytest.approx(0.0, abs=1e-9) and factor(9_000) == pytest.approx(0.0, abs=1e-9)
+    checkpoint: dict = {}
+    module.on_save_checkpoint(checkpoint)
+    resumed = ChirpLocModule(tiny_config(max_steps=10_000, warmup_steps=10).to_dict())
+    resumed.on_load_checkpoint(checkpoint)
+    assert resumed.schedule_steps == 500, "a resumed run keeps the schedule fitted to its time"
     # never past max_steps, whatever the time left
     timer.time_elapsed = lambda stage="train": 0.5
     ScheduleToTimeCap(every=25).on_train_batch_end(trainer, module)

@@ -138,6 +138,12 @@ class ChirpLocModule(L.LightningModule):
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.net(images)
 
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["schedule_steps"] = self.schedule_steps  # a resumed run keeps its fitted schedule
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.schedule_steps = int(checkpoint.get("schedule_steps", self.cfg.max_steps))
+
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         losses = chirp_loss(self(batch["images"]), batch)
         self.log_dict({f"train_{k}": v for k, v in losses.items()}, prog_bar=False, batch_size=len(batch["images"]))
