@@ -230,7 +230,7 @@ def estimate_batch(
     """Estimates for every scene of `batch`, most likely first.
 
     method 'model': `model` is a ChirpLocModel, a model folder, or None for the
-    shipped model; 'network': the same model's network alone (no ridge fit, its own
+    shipped model; 'network': the same model's network alone (no forward-model fit, its own
     sweep-law guess); 'ridge': the ridge-tracking baseline (ChirpLoc100K's settings
     on its grid, generic ones elsewhere), looking for as many chirps as the batch
     has label slots.
