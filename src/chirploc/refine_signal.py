@@ -49,7 +49,7 @@ from scipy.optimize import minimize
 from scipy.special import i0e, i1e
 
 from chirploc.refine import refine_likely
-from chirploc.synth.signal import FS_HZ, HOP, NPERSEG, _chirp_phase, _tukey
+from chirploc.synth.signal import FS_HZ, HOP, NPERSEG, _chirp_phase, _path_frequency, _tukey
 from chirploc.types import SWEEP_TYPES, ChirpEstimate
 
 N_ROWS = 128
@@ -62,7 +62,6 @@ _WIN = np.hanning(NPERSEG + 1)[:-1]  # periodic Hann
 _M = np.arange(N_FRAMES)[:, None] * HOP - _LEFT + np.arange(NPERSEG)[None, :]
 _M = np.where(_M < 0, -_M, _M)
 _M = np.where(_M > N_SAMPLES - 1, 2 * (N_SAMPLES - 1) - _M, _M)  # mirror reflection, no repeated sample
-_TM = _M / FS_HZ
 
 #: Measured error (RMS, per quantity) of accepted fits by their likelihood-ratio statistic
 #: over "no chirp" (2 * gain), on 300 signal scenes (seed 2024) started from the network:
@@ -98,13 +97,7 @@ def on_signal_grid(times_s: np.ndarray, freqs_hz: np.ndarray) -> bool:
 
 def template(t0: float, d: float, f0: float, f1: float, code: int) -> tuple[np.ndarray | None, int]:
     """Expected STFT power of a unit-amplitude chirp (phase averaged, arbitrary scale),
-    [rows, frames k0..k1), and k0; (None, 0) when the chirp holds no sample."""
-    T, k0 = _template_fr(t0, d, f0, f1, code)
-    return (None, 0) if T is None else (T.T, k0)
-
-
-def _template_fr(t0: float, d: float, f0: float, f1: float, code: int) -> tuple[np.ndarray | None, int]:
-    """`template` as [frames k0..k1, rows] (C order)."""
+    [frames k0..k1, rows] (C order), and k0; (None, 0) when the chirp holds no sample."""
     first = int(np.ceil(t0 * FS_HZ))
     last = min(int(np.floor((t0 + d) * FS_HZ)), N_SAMPLES - 1)
     first = max(first, 0)
@@ -194,7 +187,7 @@ class _Problem:
                 and max(f0, f1) <= 127.5):
             return 1e9, 0.0
         self.evals += 1
-        T, k0 = _template_fr(t0, d, f0, f1, code)
+        T, k0 = template(t0, d, f0, f1, code)
         if T is None:
             return 1e9, 0.0
         T *= self.inv_s2
@@ -204,7 +197,7 @@ class _Problem:
     def mask(self, p: Sequence[float], code: int, amp: float, level: float = 0.05) -> np.ndarray:
         """Cells where the fitted chirp adds more than `level` of the noise power."""
         out = np.zeros_like(self.y, dtype=bool)
-        T, k0 = _template_fr(p[0], p[1] - p[0], p[2], p[3], code)
+        T, k0 = template(p[0], p[1] - p[0], p[2], p[3], code)
         if T is not None:
             out[k0 : k0 + T.shape[0]] = amp * T * self.inv_s2 > level
         return out
@@ -248,16 +241,11 @@ def _scan(
     return best_x, best_f
 
 
-def _path_freq(u: float, f0: float, f1: float, code: int) -> float:
-    """Instantaneous frequency at normalised time u (may exceed 1) of law `code`."""
-    if code == 0:
-        return f0 + (f1 - f0) * u
-    if code == 2:
-        return f0 + (f1 - f0) * u * u
-    if code == 1:
-        return f0 * (f1 / f0) ** u
-    den = (f0 - f1) * u + f1
-    return f0 * f1 / den if den > 1e-9 else 1e9
+def _frequency_at(u: float, f0: float, f1: float, code: int) -> float:
+    """Instantaneous frequency at normalised time u (may exceed 1) of law `code` (the scene's own
+    formulas; a hyperbolic path past its pole gives a value `_Problem.nll` rejects)."""
+    with np.errstate(all="ignore"):
+        return float(_path_frequency(np.asarray(u), np.asarray(f0), np.asarray(f1), np.asarray(code)))
 
 
 def _scan_end(prob: _Problem, x: np.ndarray, f: float, code: int, half: float, step: float) -> tuple[np.ndarray, float]:
@@ -271,10 +259,10 @@ def _scan_end(prob: _Problem, x: np.ndarray, f: float, code: int, half: float, s
             y = x.copy()
             if start:  # the start moved onto the current path (exact for linear sweeps)
                 y[0] += delta
-                y[2] = _path_freq(delta / d, x[2], x[3], code)
+                y[2] = _frequency_at(delta / d, x[2], x[3], code)
             else:  # the end moved along the path (exact for every law)
                 y[1] += delta
-                y[3] = _path_freq((d + delta) / d, x[2], x[3], code)
+                y[3] = _frequency_at((d + delta) / d, x[2], x[3], code)
             fy = prob.nll(y, code)[0]
             if fy < best_f:
                 best_x, best_f = y, fy

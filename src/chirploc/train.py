@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import lightning as L
+from lightning.pytorch.callbacks import Timer
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -199,8 +200,6 @@ class ScheduleToTimeCap(L.Callback):
         self.every = every
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
-        from lightning.pytorch.callbacks import Timer
-
         step = trainer.global_step
         timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
         if timer is None or step < self.every or step % self.every:
