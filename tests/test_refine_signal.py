@@ -115,3 +115,17 @@ def test_the_shipped_model_is_refined_on_signal_scenes_and_network_only_is_not()
 
     network, refined = median_errors("network"), median_errors("model")
     assert (refined < network).all(), (network, refined)
+
+
+def test_an_untapered_sweep_is_read_to_its_true_ends():
+    """Recorded or synthesised sweeps often start and stop at full amplitude: the fit tries
+    other envelopes than the scene's taper and reads such a sweep's ends where they are."""
+    abrupt = get_scene("signal", taper=0.0, snr_db=(20, 20)).generate(3, seed=5)
+    ests = [[_rough(abrupt, i)] for i in range(len(abrupt))]
+    out = refine_signal(abrupt.values, abrupt.times_s, abrupt.freqs_hz, ests)
+    lab = abrupt.labels
+    for i, (new,) in enumerate(out):
+        assert abs(new.start_time_s - lab.start_time_s[i, 0]) < 0.15
+        assert abs(new.duration_s - lab.duration_s[i, 0]) < 0.2
+        assert abs(new.start_freq_hz - lab.start_freq_hz[i, 0]) < 1.0
+        assert abs(new.end_freq_hz - lab.end_freq_hz[i, 0]) < 1.0
