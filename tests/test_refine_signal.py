@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.signal import chirp
 
 from chirploc.model import default_model_dir
 from chirploc.refine_signal import FIT_STD_BY_LR, on_signal_grid, refine_signal
@@ -139,14 +140,11 @@ def test_an_abrupt_sweep_is_read_to_its_true_ends(t0, d, f0, f1):
     white noise, as in the README's WAV example): the fit tries that envelope beside the scene's
     taper and reads such a clear sweep's ends where they are (the taper alone reads them ~0.05 * d
     out; for fainter sweeps the two envelopes fit about equally well and the taper stays)."""
-    amplitude = 2.0
-    from scipy.signal import chirp
-
     fs = 256
     t = np.arange(32 * fs) / fs
     x = np.random.default_rng(int(t0)).standard_normal(t.size)
     inside = (t >= t0) & (t < t0 + d)
-    x[inside] += amplitude * chirp(t[inside] - t0, f0=f0, t1=d, f1=f1, method="linear")
+    x[inside] += 2.0 * chirp(t[inside] - t0, f0=f0, t1=d, f1=f1, method="linear")
     spec = spectrogram_of_signal(x, fs)
     rough = ChirpEstimate(start_time_s=t0 + 0.5, duration_s=d - 0.5, start_freq_hz=f0 + 3, end_freq_hz=f1 - 3,
                           sweep="linear", presence=0.9, uncertainty=dict(NET_STD))
