@@ -326,7 +326,7 @@ def _ridge_slopes(max_rows_per_frame: float = 12.5) -> np.ndarray:
     return np.array(sorted(out))
 
 
-RIDGE_SLOPES = _ridge_slopes()  # 49 Hz/s at most: the scene's fastest sweep (98 Hz in 2 s)
+RIDGE_SLOPES = _ridge_slopes()  # 43 slopes, up to 57 Hz/s: past the scene's fastest sweep (98 Hz in 2 s)
 RIDGE_LENGTHS = (8, 12, 16, 24, 32, 44)  # frames: 2 to 11 s
 _RIDGE_PAD = 64
 
