@@ -101,6 +101,8 @@ SEARCH_BELOW_LR = 200.0
 SEARCH_MIN_LR = 170.0
 SEARCH_STARTS = 3
 SEARCH_SPREAD = (0.5, 0.7, 3.0, 3.0)
+#: The spread (std of start time, duration, start and end frequency) assumed for an estimate that states none.
+DEFAULT_SPREAD = (0.3, 0.5, 2.0, 2.0)
 
 
 def fit_std(lr: float) -> dict[str, float]:
@@ -172,6 +174,11 @@ def noise_floor(power: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray
     few = (~mask).sum(axis=1) < 16
     med[few] = np.median(power[few], axis=1)
     return np.maximum(med, 1e-300) / np.log(2)
+
+
+def _noise_units(power: np.ndarray, s2: np.ndarray) -> np.ndarray:
+    """Power over the row noise, [frames, rows] (C order): the layout the fit and the scan read."""
+    return np.ascontiguousarray((power / s2[:, None]).T)
 
 
 def _profile(tn: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -341,7 +348,7 @@ def ridge_starts(values_db: np.ndarray, count: int = 3) -> list[np.ndarray]:
     0 and 1 (DC, and the drift of 1/f noise) are left out.
     """
     power = 10 ** (np.asarray(values_db, dtype=np.float64) / 10)
-    z = np.minimum((power / noise_floor(power)[:, None]).T, 12.0) - 1.0  # [frames, rows]
+    z = np.minimum(_noise_units(power, noise_floor(power)), 12.0) - 1.0  # [frames, rows]
     z[:, :2] = 0.0
     n_frames, n_rows = z.shape
     padded = np.zeros((n_frames, n_rows + 2 * _RIDGE_PAD))
@@ -384,7 +391,7 @@ def fit_chirp(
     values_db: np.ndarray,
     start: Sequence[float],
     law: int = 0,
-    spread: Sequence[float] = (0.3, 0.5, 2.0, 2.0),
+    spread: Sequence[float] = DEFAULT_SPREAD,
     maxfev: int = 120,
     law_margin: float = 1.0,
 ) -> SignalFit:
@@ -398,7 +405,7 @@ def fit_chirp(
     """
     power = 10 ** (np.asarray(values_db, dtype=np.float64) / 10)
     s2 = noise_floor(power)
-    prob = _Problem(np.ascontiguousarray((power / s2[:, None]).T), 1 / s2)
+    prob = _Problem(_noise_units(power, s2), 1 / s2)
     t0, d, f0, f1 = (float(v) for v in start)
     t0 = min(max(t0, -0.25), N_SAMPLES / FS_HZ - 0.75)
     x0 = np.array([t0, min(t0 + max(d, 0.5), N_SAMPLES / FS_HZ + 0.25), *np.clip([f0, f1], 0.5, 127.0)])
@@ -449,7 +456,7 @@ def fit_chirp(
     amp = prob.nll(x, code)[1]
     if amp > 0:
         s2 = noise_floor(power, prob.mask(x, code, amp).T)
-        prob.y, prob.inv_s2 = np.ascontiguousarray((power / s2[:, None]).T), 1 / s2
+        prob.y, prob.inv_s2 = _noise_units(power, s2), 1 / s2
         x, f = _nelder_mead(prob, x, code, steps / 3, maxfev)
         start_gain = -prob.nll(x0, law)[0]
 
@@ -477,8 +484,10 @@ def refine_signal(
     """Estimates refined by fitting the signal scene's forward model, [N, 128, 128] dB spectrograms.
 
     Mirrors `chirploc.refine.refine_chirploc100k`: the likeliest estimate of each scene
-    and every other with presence >= `min_presence` is refined on its own; it is
-    replaced (dataclasses.replace) by the fitted start time, duration, end frequencies
+    and every other with presence >= `min_presence` is refined on its own, from the estimate
+    and, where that finds no clear chirp or the strongest straight ridge lies off its path,
+    from the strongest ridges too (a fit found so must reach `SEARCH_MIN_LR`); it is
+    replaced (dataclasses.replace) by the best fit's start time, duration, end frequencies
     (in the spectrogram's own time axis) and sweep law, presence kept, uncertainty
     the measured std of fits of its strength (`fit_std`, `FIT_STD_BY_LR`), unless the fit's
     likelihood-ratio statistic over "no chirp" is below `min_lr` or the fit explains
@@ -494,7 +503,7 @@ def refine_signal(
     keys = ("start_time_s", "duration_s", "start_freq_hz", "end_freq_hz")
 
     def refine_one(scene: np.ndarray, est: ChirpEstimate) -> ChirpEstimate:
-        spread = [float(est.uncertainty.get(q, dflt)) for q, dflt in zip(keys, (0.3, 0.5, 2.0, 2.0))]
+        spread = [float(est.uncertainty.get(q, dflt)) for q, dflt in zip(keys, DEFAULT_SPREAD)]
         start = (est.start_time_s - offset, est.duration_s, est.start_freq_hz, est.end_freq_hz)
         fit = local = fit_chirp(scene, start, SWEEP_TYPES.index(est.sweep), spread)
         ridges = ridge_starts(scene, SEARCH_STARTS)

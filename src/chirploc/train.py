@@ -201,8 +201,10 @@ class ScheduleToTimeCap(L.Callback):
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
         step = trainer.global_step
+        if step < self.every or step % self.every:
+            return
         timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
-        if timer is None or step < self.every or step % self.every:
+        if timer is None:
             return
         remaining = timer.time_remaining()
         if remaining is None:
