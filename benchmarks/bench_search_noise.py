@@ -4,10 +4,10 @@
 
 The calibration behind `chirploc.refine_signal.SEARCH_MIN_LR`: signal-scene windows with no
 chirp (1/f^alpha noise, line noise in 30 %), each searched as `refine_signal` searches a window
-where the network's answer holds no clear chirp (fits from the `SEARCH_STARTS` strongest straight
-ridges, `ridge_starts`); the best fit's likelihood-ratio statistic over "no chirp" (2 * gain) is
-what noise alone reaches. Beside it, the same for the fit started from the network's likeliest
-answer (the shipped model unless --model), which `refine_signal` accepts from `min_lr` = 100.
+where the network's answer holds no clear chirp (`search`: fits from the `SEARCH_STARTS` strongest
+straight ridges); the best fit's likelihood-ratio statistic over "no chirp" (2 * gain) is what noise
+alone reaches. Beside it, the same for the fit started from the network's likeliest answer (the
+shipped model unless --model), which `refine_signal` accepts from `MIN_LR`.
 Writes benchmarks/results/search_noise.json (quantiles, maximum, counts at or above the
 thresholds, every statistic) and prints a summary.
 """
@@ -23,12 +23,10 @@ import numpy as np
 from tqdm import tqdm
 
 from chirploc.predict import NETWORK_ONLY, load_model
-from chirploc.refine_signal import (DEFAULT_SPREAD, SEARCH_MIN_LR, SEARCH_SPREAD, SEARCH_STARTS, fit_chirp,
-                                    ridge_starts)
+from chirploc.refine_signal import DEFAULT_SPREAD, MIN_LR, SEARCH_MIN_LR, SEARCH_STARTS, fit_chirp, search
 from chirploc.synth import get_scene
 from chirploc.types import SWEEP_TYPES, ChirpEstimate
 
-MIN_LR = 100.0  # refine_signal's default min_lr
 KEYS = ("start_time_s", "duration_s", "start_freq_hz", "end_freq_hz")
 
 RESULTS = Path(__file__).parent / "results"
@@ -66,7 +64,7 @@ def main() -> None:
     started = time.perf_counter()
     searched, estimated = [], []
     for values, estimates in tqdm(list(zip(batch.values, found)), desc="noise windows fitted", unit="window"):
-        searched.append(max(2 * fit_chirp(values, r, 0, SEARCH_SPREAD).gain for r in ridge_starts(values, SEARCH_STARTS)))
+        searched.append(max(2 * fit.gain for fit in search(values, SEARCH_STARTS)))
         estimated.append(from_estimate(values, max(estimates, key=lambda e: e.presence), offset))
     seconds = time.perf_counter() - started
     result = {

@@ -108,6 +108,17 @@ def test_pure_noise_keeps_the_estimate():
     assert all(new is est for (new,) in out), "no chirp explains pure noise: the estimate stays"
 
 
+def test_an_estimate_near_the_lowest_rows_of_pure_noise_stays():
+    """Rows 0 and 1 hold DC and the drift of 1/f noise: in this chirp-free window a fit that could
+    reach into them moved the network's unlikely chirp (9-12 Hz at 2.4 s) onto "a chirp at 1 Hz"."""
+    noise = get_scene("signal", min_chirps=0, max_chirps=0).generate(550, seed=101)
+    est = ChirpEstimate(start_time_s=2.39, duration_s=3.31, start_freq_hz=9.37, end_freq_hz=12.15,
+                        sweep="exponential", presence=0.08,  # the shipped network's answer, its stds
+                        uncertainty=dict(start_time_s=7.4, duration_s=1.2, start_freq_hz=32.9, end_freq_hz=25.9))
+    (new,) = refine_signal(noise.values[363:364], noise.times_s, noise.freqs_hz, [[est]])[0]
+    assert new is est
+
+
 def test_rejects_other_grids(clear):
     with pytest.raises(ValueError):
         refine_signal(clear.values, clear.times_s, clear.freqs_hz + 0.5, [[] for _ in range(len(clear))])

@@ -15,7 +15,7 @@ Fit (`fit_chirp`). The per-row noise power is the row's median over time / ln 2
 few Newton steps on sqrt(a) per shape), so the optimiser searches the four shape
 parameters (start time, end time, start and end frequency) only; the objective
 is the Rician negative log-likelihood relative to "no chirp" (0 when a = 0),
-summed over the cells where the template is at least 1 % of its peak.
+summed over the cells where the template is above `KEEP_LEVEL` (1e-4) of its peak.
 
 1. Coarse start (linear law): from the network's estimate, line scans of one
    quantity at a time - start and end frequency over +-2 network stds (3..20 Hz,
@@ -39,17 +39,18 @@ summed over the cells where the template is at least 1 % of its peak.
    fitted better by more than 15 nats twice (by more than 9 about 8 times). The tests
    check the clear cases.
 
-About 1100 likelihood evaluations, ~0.25 s a scene on one core.
+About 1100 likelihood evaluations, ~0.3 s a fit on one core.
 
-Search (`refine_signal`). A network can point at the wrong place altogether (faint, short
-chirps). Where the fit from the estimate finds no clear chirp, or the spectrogram's strongest
-straight ridge lies off its path, fits also start from the strongest straight ridges
-(`ridge_starts`: every line of every slope and length scored at once on sheared cumulative
-sums, ~30 ms) and the best is kept if it is clear (`SEARCH_MIN_LR`).
+Search (`refine_signal`, `search`). A network can point at the wrong place altogether (faint,
+short chirps), and a fit from its answer can stop beside a better optimum (a curved sweep's ends).
+So fits also start from the spectrogram's strongest straight ridges (`ridge_starts`: every line of
+every slope and length scored at once on sheared cumulative sums, ~30 ms): the 2 strongest, or 3
+where the fit from the answer finds no clear chirp; the best replaces that fit if it is clear
+(`SEARCH_MIN_LR`) and better by more than `SEARCH_GAIN_NATS`.
 
 Acceptance (`refine_signal`). The fit replaces the estimate only when the chirp
 explains the data clearly (likelihood-ratio statistic ``2 * gain`` over "no
-chirp" at least `min_lr` = 100, or `SEARCH_MIN_LR` for a fit the search found) and
+chirp" at least `min_lr` (`MIN_LR` = 130), or `SEARCH_MIN_LR` for a fit the search found) and
 better than the estimate itself does; otherwise the estimate is returned unchanged.
 What pure noise reaches (`python benchmarks/bench_search_noise.py`, 550 chirp-free windows,
 seed 101): from the shipped network's answer median 41, 99 % 107, at most 246 (11 windows,
@@ -79,6 +80,14 @@ TAPER = 0.2  # the signal scene's Tukey taper fraction
 #: synthesised sweeps outside the scene); another than TAPER wins only by `TAPER_MARGIN` nats.
 TAPERS = (0.0,)
 TAPER_MARGIN = 15.0
+#: The lowest end frequency a fit may take: rows 0 and 1 hold DC and the drift of 1/f noise (the
+#: ridge scan leaves them out too); a fit reaching into them from a wandering estimate found
+#: "chirps" at 1 Hz in pure noise.
+MIN_FREQ_HZ = 1.5
+#: The likelihood sums the cells where the template is above this share of its peak. Low, so that
+#: cells entering or leaving the sum as the chirp moves change it by little: at 1e-2 a clear chirp's
+#: cells at the edge carried about a nat each, and fits from different starts stopped nats apart.
+KEEP_LEVEL = 1e-4
 _LEFT = NPERSEG // 2 - HOP // 2  # frame k spans samples [k*HOP - LEFT, k*HOP - LEFT + NPERSEG)
 _WIN = np.hanning(NPERSEG + 1)[:-1]  # periodic Hann
 _M = np.arange(N_FRAMES)[:, None] * HOP - _LEFT + np.arange(NPERSEG)[None, :]
@@ -95,15 +104,21 @@ FIT_STD_BY_LR: tuple[tuple[float, dict[str, float]], ...] = (
 )
 
 
-#: Where the fit from the estimate reaches a likelihood-ratio statistic below SEARCH_BELOW_LR
-#: (no clear chirp there), fits also start from the SEARCH_STARTS strongest straight ridges of the
-#: whole spectrogram (`ridge_starts`); above it, from the strongest ridge only, and only when that
-#: lies off the fitted chirp's path. Such a fit replaces the estimate only from SEARCH_MIN_LR, for
-#: searching everywhere finds more in noise: in 550 chirp-free windows this search reached 141 at most
-#: (99 % below 126; `benchmarks/bench_search_noise.py`).
+#: A fit replaces the estimate only from this likelihood-ratio statistic over "no chirp" (`min_lr`).
+#: From the shipped network's answer in 550 chirp-free windows the fit reached 100 or more in 11
+#: (2 %), at most 122 once rows 0 and 1 were out of reach (`benchmarks/bench_search_noise.py`).
+MIN_LR = 130.0
+#: Fits also start from the strongest straight ridges of the whole spectrogram (`ridge_starts`):
+#: SEARCH_STARTS of them where the fit from the estimate finds no clear chirp (a likelihood-ratio
+#: statistic below SEARCH_BELOW_LR), SEARCH_STARTS_CLEAR where it does (a fit from a ridge often
+#: reaches a better optimum of a curved sweep than the estimate's fit). The best fit from a ridge
+#: replaces the estimate's fit when it gains more than SEARCH_GAIN_NATS and reaches SEARCH_MIN_LR,
+#: for searching everywhere finds more in noise (`benchmarks/bench_search_noise.py`).
 SEARCH_BELOW_LR = 200.0
 SEARCH_MIN_LR = 170.0
 SEARCH_STARTS = 3
+SEARCH_STARTS_CLEAR = 2
+SEARCH_GAIN_NATS = 1.0
 SEARCH_SPREAD = (0.5, 0.7, 3.0, 3.0)
 #: The spread (std of start time, duration, start and end frequency) assumed for an estimate that states none.
 DEFAULT_SPREAD = (0.3, 0.5, 2.0, 2.0)
@@ -228,7 +243,7 @@ class _Problem:
         """(profile NLL, amplitude) of chirp p = (t0, t_end, f0, f1) with law `code`."""
         t0, te, f0, f1 = (float(v) for v in p)
         d = te - t0
-        if not (d >= 0.5 and t0 >= -0.25 and te <= N_SAMPLES / FS_HZ + 0.25 and 0.3 <= min(f0, f1)
+        if not (d >= 0.5 and t0 >= -0.25 and te <= N_SAMPLES / FS_HZ + 0.25 and MIN_FREQ_HZ <= min(f0, f1)
                 and max(f0, f1) <= 127.5):
             return 1e9, 0.0
         self.evals += 1
@@ -236,7 +251,7 @@ class _Problem:
         if T is None:
             return 1e9, 0.0
         T *= self.inv_s2
-        keep = T > 1e-2 * T.max()
+        keep = T > KEEP_LEVEL * T.max()
         return _profile(T[keep], self.y[k0 : k0 + T.shape[0]][keep])
 
     def mask(self, p: Sequence[float], code: int, amp: float, level: float = 0.05) -> np.ndarray:
@@ -381,14 +396,10 @@ def ridge_starts(values_db: np.ndarray, count: int = 3) -> list[np.ndarray]:
     return starts
 
 
-def _on_path(ridge: np.ndarray, fit: SignalFit, tolerance_hz: float = 5.0) -> bool:
-    """True when the middle of a ridge (t0, duration, f0, f1) lies on the fitted chirp's path."""
-    middle = ridge[0] + ridge[1] / 2
-    u = (middle - fit.start_time_s) / fit.duration_s
-    if not -0.1 <= u <= 1.1:
-        return False
-    path_hz = _frequency_at(u, fit.start_freq_hz, fit.end_freq_hz, fit.law)
-    return bool(abs(path_hz - (ridge[2] + ridge[3]) / 2) <= tolerance_hz)
+def search(values_db: np.ndarray, count: int = SEARCH_STARTS) -> list[SignalFit]:
+    """Fits of a [128, 128] dB spectrogram started from its `count` strongest straight ridges (the
+    escapes only for the laws near the best: as accurate from a ridge, measured, and 30 % cheaper)."""
+    return [fit_chirp(values_db, ridge, 0, SEARCH_SPREAD, law_margin=0.0) for ridge in ridge_starts(values_db, count)]
 
 
 def fit_chirp(
@@ -412,7 +423,7 @@ def fit_chirp(
     prob = _Problem(_noise_units(power, s2), 1 / s2)
     t0, d, f0, f1 = (float(v) for v in start)
     t0 = min(max(t0, -0.25), N_SAMPLES / FS_HZ - 0.75)
-    x0 = np.array([t0, min(t0 + max(d, 0.5), N_SAMPLES / FS_HZ + 0.25), *np.clip([f0, f1], 0.5, 127.0)])
+    x0 = np.array([t0, min(t0 + max(d, 0.5), N_SAMPLES / FS_HZ + 0.25), *np.clip([f0, f1], MIN_FREQ_HZ, 127.0)])
     st, sd, sf0, sf1 = (float(v) for v in spread)
     start_gain = -prob.nll(x0, law)[0]
 
@@ -483,14 +494,13 @@ def refine_signal(
     freqs_hz: np.ndarray,
     estimates: Sequence[Sequence[ChirpEstimate]],
     min_presence: float = 0.5,
-    min_lr: float = 100.0,
+    min_lr: float = MIN_LR,
 ) -> list[list[ChirpEstimate]]:
     """Estimates refined by fitting the signal scene's forward model, [N, 128, 128] dB spectrograms.
 
     Mirrors `chirploc.refine.refine_chirploc100k`: the likeliest estimate of each scene
     and every other with presence >= `min_presence` is refined on its own, from the estimate
-    and, where that finds no clear chirp or the strongest straight ridge lies off its path,
-    from the strongest ridges too (a fit found so must reach `SEARCH_MIN_LR`); it is
+    and from the strongest straight ridges (`search`; a fit found so must reach `SEARCH_MIN_LR`); it is
     replaced (dataclasses.replace) by the best fit's start time, duration, end frequencies
     (in the spectrogram's own time axis) and sweep law, presence kept, uncertainty
     the measured std of fits of its strength (`fit_std`, `FIT_STD_BY_LR`), unless the fit's
@@ -510,14 +520,10 @@ def refine_signal(
         spread = [float(est.uncertainty.get(q, dflt)) for q, dflt in zip(keys, DEFAULT_SPREAD)]
         start = (est.start_time_s - offset, est.duration_s, est.start_freq_hz, est.end_freq_hz)
         fit = local = fit_chirp(scene, start, SWEEP_TYPES.index(est.sweep), spread)
-        ridges = ridge_starts(scene, SEARCH_STARTS)
-        if 2 * local.gain >= SEARCH_BELOW_LR:  # a clear chirp: search only if the strongest ridge is elsewhere
-            ridges = [r for r in ridges[:1] if not _on_path(r, local)]
-        if ridges:
-            found = [fit_chirp(scene, ridge, 0, SEARCH_SPREAD) for ridge in ridges]
-            best = max(found, key=lambda f: f.gain)
-            if 2 * best.gain >= SEARCH_MIN_LR and best.gain > local.gain:
-                fit = best
+        clear = 2 * local.gain >= SEARCH_BELOW_LR
+        found = max(search(scene, SEARCH_STARTS_CLEAR if clear else SEARCH_STARTS), key=lambda f: f.gain)
+        if 2 * found.gain >= SEARCH_MIN_LR and found.gain > local.gain + SEARCH_GAIN_NATS:
+            fit = found
         if 2 * fit.gain < min_lr or fit.gain <= local.start_gain:
             return est
         return replace(
