@@ -23,11 +23,8 @@ import numpy as np
 from tqdm import tqdm
 
 from chirploc.predict import NETWORK_ONLY, load_model
-from chirploc.refine_signal import DEFAULT_SPREAD, MIN_LR, SEARCH_MIN_LR, SEARCH_STARTS, fit_chirp, search
+from chirploc.refine_signal import DT_S, MIN_LR, SEARCH_MIN_LR, SEARCH_STARTS, fit_estimate, search
 from chirploc.synth import get_scene
-from chirploc.types import SWEEP_TYPES, ChirpEstimate
-
-KEYS = ("start_time_s", "duration_s", "start_freq_hz", "end_freq_hz")
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -42,13 +39,6 @@ def summary(lr: np.ndarray, threshold: float) -> dict:
     }
 
 
-def from_estimate(values: np.ndarray, est: ChirpEstimate, offset: float) -> float:
-    """2 * gain of the fit started from an estimate, as refine_signal starts it."""
-    start = (est.start_time_s - offset, est.duration_s, est.start_freq_hz, est.end_freq_hz)
-    spread = [float(est.uncertainty.get(q, d)) for q, d in zip(KEYS, DEFAULT_SPREAD)]
-    return 2 * fit_chirp(values, start, SWEEP_TYPES.index(est.sweep), spread).gain
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="model folder (default: the shipped model)")
@@ -60,12 +50,12 @@ def main() -> None:
 
     batch = get_scene("signal", min_chirps=0, max_chirps=0).generate(n, seed=args.seed)
     found = load_model(args.model).predict_spectrograms([batch.spectrogram(i) for i in range(n)], **NETWORK_ONLY)
-    offset = float(batch.times_s[0]) - (batch.times_s[1] - batch.times_s[0]) / 2
+    offset = float(batch.times_s[0]) - DT_S / 2  # as refine_signal places the local time axis
     started = time.perf_counter()
     searched, estimated = [], []
     for values, estimates in tqdm(list(zip(batch.values, found)), desc="noise windows fitted", unit="window"):
         searched.append(max(2 * fit.gain for fit in search(values, SEARCH_STARTS)))
-        estimated.append(from_estimate(values, max(estimates, key=lambda e: e.presence), offset))
+        estimated.append(2 * fit_estimate(values, max(estimates, key=lambda e: e.presence), offset).gain)
     seconds = time.perf_counter() - started
     result = {
         "what": "likelihood-ratio statistic (2 * gain over 'no chirp') of the best fit in signal-scene windows "

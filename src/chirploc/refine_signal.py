@@ -397,6 +397,15 @@ def ridge_starts(values_db: np.ndarray, count: int = 3) -> list[np.ndarray]:
     return starts
 
 
+def fit_estimate(values_db: np.ndarray, est: ChirpEstimate, offset_s: float) -> SignalFit:
+    """The fit of a [128, 128] dB spectrogram started from an estimate (its times are local time +
+    `offset_s`), its law and its stated stds (`DEFAULT_SPREAD` where it states none)."""
+    keys = ("start_time_s", "duration_s", "start_freq_hz", "end_freq_hz")
+    spread = [float(est.uncertainty.get(q, dflt)) for q, dflt in zip(keys, DEFAULT_SPREAD)]
+    start = (est.start_time_s - offset_s, est.duration_s, est.start_freq_hz, est.end_freq_hz)
+    return fit_chirp(values_db, start, SWEEP_TYPES.index(est.sweep), spread)
+
+
 def search(values_db: np.ndarray, count: int = SEARCH_STARTS) -> list[SignalFit]:
     """Fits of a [128, 128] dB spectrogram started from its `count` strongest straight ridges (the
     escapes only for the laws near the best: as accurate from a ridge, measured, and 30 % cheaper)."""
@@ -515,12 +524,9 @@ def refine_signal(
     if not on_signal_grid(times_s, freqs_hz):
         raise ValueError("the axes are not the signal scene's grid (rows 0..127 Hz, 128 frames 0.25 s apart)")
     offset = float(np.asarray(times_s, dtype=np.float64)[0]) - DT_S / 2
-    keys = ("start_time_s", "duration_s", "start_freq_hz", "end_freq_hz")
 
     def refine_one(scene: np.ndarray, est: ChirpEstimate) -> ChirpEstimate:
-        spread = [float(est.uncertainty.get(q, dflt)) for q, dflt in zip(keys, DEFAULT_SPREAD)]
-        start = (est.start_time_s - offset, est.duration_s, est.start_freq_hz, est.end_freq_hz)
-        fit = local = fit_chirp(scene, start, SWEEP_TYPES.index(est.sweep), spread)
+        fit = local = fit_estimate(scene, est, offset)
         clear = 2 * local.gain >= SEARCH_BELOW_LR
         found = max(search(scene, SEARCH_STARTS_CLEAR if clear else SEARCH_STARTS), key=lambda f: f.gain)
         if 2 * found.gain >= SEARCH_MIN_LR and found.gain > local.gain + SEARCH_GAIN_NATS:
