@@ -1,6 +1,7 @@
 """Every benchmark figure the README quotes, from one command.
 
     python benchmarks/run.py [--fast] [--model PATH] [--out DIR] [--data-mode MODE] [--skip-training]
+                             [--only SECTION ...]
 
 Writes, in DIR (default benchmarks/results; with --fast benchmarks/results/smoke, so a
 smoke run never overwrites measured results):
@@ -34,7 +35,9 @@ smoke run never overwrites measured results):
 - README_table.md: the Markdown tables the README quotes (units in every header).
 
 Every figure is measured in the same run as what it is compared with. A full run takes
-under 15 minutes on a 2-core CPU (the quick preset alone trains for about 9), --fast under 2.
+about 30 minutes on a 2-core CPU (the accuracy section about 15, the quick preset's training
+about 9), --fast under 2. `--only accuracy` (or inference, training; repeatable) runs those
+sections alone, keeps the other sections' JSON files, and rewrites README_table.md from all of them.
 Timings are only meaningful on an otherwise idle machine: the load average at the start
 is recorded in the machine block.
 """
@@ -61,6 +64,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 
 EVAL_SEED = 2024
+SECTIONS = ("accuracy", "inference", "training")  # the sections with a JSON file of their own (data: bench_data.py's)
 FRESH_SEED = 4242  # training evaluation: scenes neither the training streams nor EVAL_SEED use
 TARGETS_SHOWN = {"start_time_s": ("start time", "s"), "start_freq_hz": ("start freq", "Hz"), "end_freq_hz": ("end freq", "Hz")}
 SHORT_S = 3.0
@@ -567,7 +571,7 @@ def label_of_model(model: str | None) -> str:
 def rewrite_tables(out_dir: Path, model: str | None) -> int:
     """README_table.md again from the section files a full run wrote in `out_dir`."""
     files = {}
-    for name in ("accuracy", "inference", "training"):
+    for name in SECTIONS:
         path = out_dir / f"{name}.json"
         if not path.is_file():
             print(f"run.py: error: {path} is missing: run benchmarks/run.py first", file=sys.stderr)
@@ -588,6 +592,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-mode", choices=("fast", "full", "reuse", "skip"), default=None,
                         help="how to get the data-engine figures (default: fast; reuse with --fast)")
     parser.add_argument("--skip-training", action="store_true", help="leave out the training benchmark")
+    parser.add_argument("--only", action="append", choices=SECTIONS, default=None,
+                        help="run this section alone (repeatable); the others' JSON files stay and the tables are rewritten from all")
     parser.add_argument("--tables-only", action="store_true",
                         help="measure nothing: rewrite README_table.md from the JSON files in the results folder")
     args = parser.parse_args(argv)
@@ -619,11 +625,21 @@ def main(argv: list[str] | None = None) -> int:
         log(f"{name}: done in {report['seconds'][name]:.0f} s")
 
     with tempfile.TemporaryDirectory(prefix="chirploc-bench-") as tmp:
-        section("accuracy", lambda: run_accuracy(model, 300 if args.fast else 2000))
-        section("inference", lambda: run_inference(model, args.fast, Path(tmp)))
+        runners: dict[str, Callable[[], dict[str, Any]]] = {
+            "accuracy": lambda: run_accuracy(model, 300 if args.fast else 2000),
+            "inference": lambda: run_inference(model, args.fast, Path(tmp)),  # tmp: the ONNX export
+            "training": lambda: run_training(args.fast),
+        }
+        if args.only:
+            for name in SECTIONS:
+                if name in args.only:
+                    section(name, runners[name])
+            return rewrite_tables(out_dir, args.model)
+        section("accuracy", runners["accuracy"])
+        section("inference", runners["inference"])
     section("data", lambda: run_data(args.data_mode or ("reuse" if args.fast else "fast"), out_dir, args.fast))
     if not args.skip_training:
-        section("training", lambda: run_training(args.fast))
+        section("training", runners["training"])
     report["seconds"]["total"] = time.perf_counter() - started
 
     summary = {k: v for k, v in report.items() if k != "sections"}

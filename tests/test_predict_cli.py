@@ -176,6 +176,15 @@ def test_wav_chirp_is_found_where_it_is(capsys, files, method) -> None:
     assert rec["description"].startswith("A rising")
 
 
+@pytest.mark.skipif(not SHIPPED, reason="no shipped model in chirploc/assets/default")
+def test_workers_option_changes_speed_not_answers(capsys, files) -> None:
+    default = predict_json(capsys, files["wav"])
+    assert predict_json(capsys, files["wav"], "--workers", "1") == default
+    code, out, err = run_cli(capsys, "predict", files["wav"], "--workers", "0")
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "--workers must be at least 1" in err
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_npy_signal_with_fs_gives_csv_with_the_record_columns(capsys, files, method) -> None:
     code, out, err = run_cli(capsys, "predict", files["npy1"], "--fs", "500", "--format", "csv", *method_args(method))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ProcessPoolExecutor
+
 import numpy as np
 import pytest
 from scipy.signal import chirp
 
 from chirploc.evaluate import load_eval_data
 from chirploc.model import default_model_dir
+from chirploc.parallel import fit_pool
 from chirploc.refine_signal import FIT_STD_BY_LR, on_signal_grid, refine_signal
 from chirploc.synth import get_scene
 from chirploc.synth.signal import spectrogram_of_signal
@@ -180,3 +183,19 @@ def test_an_abrupt_sweep_is_read_to_its_true_ends(t0, d, f0, f1):
     assert abs(new.start_time_s + new.duration_s - (t0 + d)) < 0.15
     assert abs(new.start_freq_hz - f0) < 1.0
     assert abs(new.end_freq_hz - f1) < 1.0
+
+
+def test_the_answers_do_not_depend_on_the_number_of_worker_processes(clear):
+    """Fits run in worker processes (one per core by default); one process gives the same answers,
+    bit for bit, including where a scene's second estimate finds no clear chirp (that scene's
+    third ridge is then fitted too) and where a scene's estimates share its ridge fits."""
+    far = ChirpEstimate(start_time_s=1.0, duration_s=2.0, start_freq_hz=110.0, end_freq_hz=115.0, sweep="linear",
+                        presence=0.6, uncertainty=dict(NET_STD))
+    ests = [[_rough(clear, 0), far], [_rough(clear, 1)], [far]]
+    assert isinstance(fit_pool(2, jobs=5), ProcessPoolExecutor)  # this test runs on Linux, where a pool is used
+    serial = refine_signal(clear.values, clear.times_s, clear.freqs_hz, ests, workers=1)
+    pooled = refine_signal(clear.values, clear.times_s, clear.freqs_hz, ests, workers=2)
+    assert pooled == serial
+    assert serial[0][0] is not ests[0][0] and serial[1][0] is not ests[1][0]  # the clear chirps were refitted
+    with pytest.raises(ValueError, match="workers"):
+        refine_signal(clear.values, clear.times_s, clear.freqs_hz, ests, workers=0)

@@ -63,6 +63,7 @@ class ChirpLocModel:
         precision: str = "fp32",
         sweep_law: str = "ridge",
         refine: bool = True,
+        workers: int | None = None,
     ) -> list[list[ChirpEstimate]]:
         """Every chirp slot of every spectrogram, in its own seconds and hertz, most likely first.
 
@@ -79,6 +80,7 @@ class ChirpLocModel:
         (`chirploc.sweep_law`; the network's own guess where no ridge matches); "network"
         keeps the network's guess, which is faster (no ridge tracking) but, for the shipped
         model, no better than chance.
+        workers: processes for the signal fit (None: one per available core; 1: this process).
         """
         if sweep_law not in SWEEP_LAW_SOURCES:
             raise ValueError(f"unknown sweep_law {sweep_law!r}: use one of {', '.join(SWEEP_LAW_SOURCES)}")
@@ -104,18 +106,18 @@ class ChirpLocModel:
                 if sweep_law == "ridge":
                     found = with_ridge_sweeps(values, times, freqs, found)
                 if refine and on_signal_grid(times, freqs):
-                    found = refine_signal(values, times, freqs, found)
+                    found = refine_signal(values, times, freqs, found, workers=workers)
             for i, estimates in zip(members, found):
                 results[i] = estimates
         return results
 
     def estimate_windows(
-        self, windows: Sequence[Window], batch_size: int = 64, network_only: bool = False
+        self, windows: Sequence[Window], batch_size: int = 64, network_only: bool = False, workers: int | None = None
     ) -> list[list[ChirpEstimate]]:
         """`predict_spectrograms` of each window's spectrogram (a `chirploc.locate.Estimator`);
         `network_only`: the network's answers as they are (no fit, sweep law its guess)."""
         options = NETWORK_ONLY if network_only else {}
-        return self.predict_spectrograms([w.spectrogram for w in windows], batch_size=batch_size, **options)
+        return self.predict_spectrograms([w.spectrogram for w in windows], batch_size=batch_size, workers=workers, **options)
 
     def predict(
         self,

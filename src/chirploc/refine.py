@@ -481,20 +481,27 @@ def refine_chirploc100k(
     return refine_likely(values, estimates, refine_one, min_presence)
 
 
+def likely_keys(estimates: Sequence[Sequence[ChirpEstimate]], min_presence: float) -> list[tuple[int, int]]:
+    """(scene, estimate) indices of the likeliest estimate of each scene (whatever its presence: it
+    is the network's best guess of where a chirp would be) and of every other with presence >=
+    `min_presence`: the estimates a fit refines."""
+    keys: list[tuple[int, int]] = []
+    for i, found in enumerate(estimates):
+        likeliest = max(range(len(found)), key=lambda k: found[k].presence, default=-1)
+        keys += [(i, k) for k, est in enumerate(found) if k == likeliest or est.presence >= min_presence]
+    return keys
+
+
 def refine_likely(
     values: np.ndarray,
     estimates: Sequence[Sequence[ChirpEstimate]],
     refine_one: Callable[[np.ndarray, ChirpEstimate], ChirpEstimate],
     min_presence: float,
 ) -> list[list[ChirpEstimate]]:
-    """`refine_one(scene, estimate)` of the likeliest estimate of each scene (whatever its
-    presence: it is the network's best guess of where a chirp would be) and of every other
-    with presence >= `min_presence`; the other estimates, and scenes without any, as they are."""
+    """`refine_one(scene, estimate)` of the estimates `likely_keys` names; the other estimates,
+    and scenes without any, as they are."""
     if len(estimates) != len(values):
         raise ValueError(f"{len(estimates)} estimate lists for {len(values)} scenes")
-    out: list[list[ChirpEstimate]] = []
-    for scene, found in zip(values, estimates):
-        likeliest = max(range(len(found)), key=lambda k: found[k].presence, default=-1)
-        out.append([refine_one(scene, est) if k == likeliest or est.presence >= min_presence else est
-                    for k, est in enumerate(found)])
-    return out
+    keys = set(likely_keys(estimates, min_presence))
+    return [[refine_one(scene, est) if (i, k) in keys else est for k, est in enumerate(found)]
+            for i, (scene, found) in enumerate(zip(values, estimates))]

@@ -39,7 +39,7 @@ summed over the cells where the template is above `KEEP_LEVEL` (1e-4) of its pea
    fitted better by more than 15 nats twice (by more than 9 about 8 times). The tests
    check the clear cases.
 
-About 1100 likelihood evaluations, ~0.3 s a fit on one core.
+About 1100 likelihood evaluations, ~0.3 s a fit on one core (~750 from a ridge).
 
 Search (`refine_signal`, `search`). A network can point at the wrong place altogether (faint,
 short chirps), and a fit from its answer can stop beside a better optimum (a curved sweep's ends).
@@ -47,6 +47,9 @@ So fits also start from the spectrogram's strongest straight ridges (`ridge_star
 every slope and length scored at once on sheared cumulative sums, ~30 ms): the 2 strongest, or 3
 where the fit from the answer finds no clear chirp; the best replaces that fit if it is clear
 (`SEARCH_MIN_LR`) and better by more than `SEARCH_GAIN_NATS`.
+Every fit is a job for a pool of worker processes (`chirploc.parallel.fit_pool`, one per core):
+each scene's ridges are fitted once for all its estimates, and the third ridge only once a fit from
+an estimate turns out unclear. The answers are the same for any number of workers.
 
 Acceptance (`refine_signal`). The fit replaces the estimate only when the chirp
 explains the data clearly (likelihood-ratio statistic ``2 * gain`` over "no
@@ -61,6 +64,7 @@ the network's unlikely chirp onto a feature of the noise, up to 246).
 
 from __future__ import annotations
 
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, replace
 from typing import Sequence
 
@@ -68,7 +72,8 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import i0e, i1e
 
-from chirploc.refine import refine_likely
+from chirploc.parallel import fit_pool
+from chirploc.refine import likely_keys
 from chirploc.synth.signal import FS_HZ, HOP, NPERSEG, _chirp_phase, _path_frequency, _tukey
 from chirploc.types import SWEEP_TYPES, ChirpEstimate
 
@@ -407,9 +412,14 @@ def fit_estimate(values_db: np.ndarray, est: ChirpEstimate, offset_s: float) -> 
 
 
 def search(values_db: np.ndarray, count: int = SEARCH_STARTS) -> list[SignalFit]:
-    """Fits of a [128, 128] dB spectrogram started from its `count` strongest straight ridges (the
-    escapes only for the laws near the best: as accurate from a ridge, measured, and 30 % cheaper)."""
-    return [fit_chirp(values_db, ridge, 0, SEARCH_SPREAD, law_margin=0.0) for ridge in ridge_starts(values_db, count)]
+    """Fits of a [128, 128] dB spectrogram started from its `count` strongest straight ridges."""
+    return [ridge_fit(values_db, ridge) for ridge in ridge_starts(values_db, count)]
+
+
+def ridge_fit(values_db: np.ndarray, ridge: np.ndarray) -> SignalFit:
+    """The fit started from a straight ridge (`ridge_starts`), its escapes only for the laws near the
+    best (as accurate from a ridge, measured, and 30 % cheaper)."""
+    return fit_chirp(values_db, ridge, 0, SEARCH_SPREAD, law_margin=0.0)
 
 
 def fit_chirp(
@@ -505,6 +515,7 @@ def refine_signal(
     estimates: Sequence[Sequence[ChirpEstimate]],
     min_presence: float = 0.5,
     min_lr: float = MIN_LR,
+    workers: int | None = None,
 ) -> list[list[ChirpEstimate]]:
     """Estimates refined by fitting the signal scene's forward model, [N, 128, 128] dB spectrograms.
 
@@ -516,7 +527,8 @@ def refine_signal(
     the measured std of fits of its strength (`fit_std`, `FIT_STD_BY_LR`), unless the fit's
     likelihood-ratio statistic over "no chirp" is below `min_lr` or the fit explains
     the data no better than the estimate itself; then (as for the others) the estimate
-    is returned unchanged.
+    is returned unchanged. The fits run in `workers` processes (`chirploc.parallel.fit_pool`;
+    None: one per available core); the answers do not depend on how many.
     """
     values_db = np.asarray(values_db)
     if values_db.ndim != 3 or values_db.shape[1:] != (N_ROWS, N_FRAMES):
@@ -524,19 +536,59 @@ def refine_signal(
     if not on_signal_grid(times_s, freqs_hz):
         raise ValueError("the axes are not the signal scene's grid (rows 0..127 Hz, 128 frames 0.25 s apart)")
     offset = float(np.asarray(times_s, dtype=np.float64)[0]) - DT_S / 2
-
-    def refine_one(scene: np.ndarray, est: ChirpEstimate) -> ChirpEstimate:
-        fit = local = fit_estimate(scene, est, offset)
-        clear = 2 * local.gain >= SEARCH_BELOW_LR
-        found = max(search(scene, SEARCH_STARTS_CLEAR if clear else SEARCH_STARTS), key=lambda f: f.gain)
-        if 2 * found.gain >= SEARCH_MIN_LR and found.gain > local.gain + SEARCH_GAIN_NATS:
-            fit = found
-        if 2 * fit.gain < min_lr or fit.gain <= local.start_gain:
-            return est
-        return replace(
+    if len(estimates) != len(values_db):
+        raise ValueError(f"{len(estimates)} estimate lists for {len(values_db)} scenes")
+    keys = likely_keys(estimates, min_presence)
+    with fit_pool(workers, jobs=len(keys) + SEARCH_STARTS * len({i for i, _ in keys})) as pool:
+        local, found = _fit_all(pool, values_db, estimates, keys, offset)
+    out = [list(found_i) for found_i in estimates]
+    for key in keys:
+        est = estimates[key[0]][key[1]]
+        fit = found.get(key)
+        if fit is None or 2 * fit.gain < SEARCH_MIN_LR or fit.gain <= local[key].gain + SEARCH_GAIN_NATS:
+            fit = local[key]
+        if 2 * fit.gain < min_lr or fit.gain <= local[key].start_gain:
+            continue
+        out[key[0]][key[1]] = replace(
             est, start_time_s=fit.start_time_s + offset, duration_s=fit.duration_s,
             start_freq_hz=fit.start_freq_hz, end_freq_hz=fit.end_freq_hz, sweep=SWEEP_TYPES[fit.law],
             uncertainty={**est.uncertainty, **fit_std(2 * fit.gain)},
         )
+    return out
 
-    return refine_likely(values_db, estimates, refine_one, min_presence)
+
+def _fit_all(
+    pool: Executor, values_db: np.ndarray, estimates: Sequence[Sequence[ChirpEstimate]], keys: list[tuple[int, int]],
+    offset_s: float,
+) -> tuple[dict[tuple[int, int], SignalFit], dict[tuple[int, int], SignalFit]]:
+    """For each (scene, estimate) key: the fit from the estimate, and the best fit from its scene's
+    `SEARCH_STARTS_CLEAR` strongest ridges (`SEARCH_STARTS` where the estimate's fit finds no
+    clear chirp), every fit a job of `pool`; each scene's ridges are fitted once for all its keys."""
+    local_jobs = {key: pool.submit(fit_estimate, values_db[key[0]], estimates[key[0]][key[1]], offset_s) for key in keys}
+    scenes = sorted({i for i, _ in keys})
+    ridges = {i: ridge_starts(values_db[i], SEARCH_STARTS) for i in scenes}
+    ridge_jobs = {i: [pool.submit(ridge_fit, values_db[i], r) for r in ridges[i][:SEARCH_STARTS_CLEAR]] for i in scenes}
+
+    def clear(key: tuple[int, int]) -> bool:
+        return 2 * local_jobs[key].result().gain >= SEARCH_BELOW_LR
+
+    # the further ridges of a scene are fitted as soon as one of its estimates' fits turns out unclear
+    waiting = set(keys)
+    pending: set[Future] = set(local_jobs.values()) | {job for jobs in ridge_jobs.values() for job in jobs}
+    while pending:
+        _, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for key in [key for key in waiting if local_jobs[key].done()]:
+            waiting.discard(key)
+            i = key[0]
+            if not clear(key) and len(ridge_jobs[i]) == SEARCH_STARTS_CLEAR:
+                further = [pool.submit(ridge_fit, values_db[i], r) for r in ridges[i][SEARCH_STARTS_CLEAR:]]
+                ridge_jobs[i] += further
+                pending |= set(further)
+    local = {key: job.result() for key, job in local_jobs.items()}
+    found: dict[tuple[int, int], SignalFit] = {}
+    for key in keys:
+        count = SEARCH_STARTS_CLEAR if clear(key) else SEARCH_STARTS
+        fits = [job.result() for job in ridge_jobs[key[0]][:count]]
+        if fits:
+            found[key] = max(fits, key=lambda f: f.gain)
+    return local, found

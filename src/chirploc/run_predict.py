@@ -73,11 +73,16 @@ class PredictResult:
 
 
 def model_estimator(
-    model: str | Path | None = None, batch_size: int = 64, runtime: str = "torch", network_only: bool = False
+    model: str | Path | None = None,
+    batch_size: int = 64,
+    runtime: str = "torch",
+    network_only: bool = False,
+    workers: int | None = None,
 ) -> Estimator:
     """Estimates from a trained model: the shipped one (None), a model or adapter folder, or
     (runtime 'onnx', or a path ending in .onnx) an ONNX file written by `chirploc export`;
-    `network_only`: its network's answers as they are (`ChirpLocModel.estimate_windows`)."""
+    `network_only`: its network's answers as they are (`ChirpLocModel.estimate_windows`);
+    `workers`: processes for the signal fit (None: one per available core)."""
     from chirploc.model import ModelError, default_model_dir
     from chirploc.predict import load_model
 
@@ -97,7 +102,7 @@ def model_estimator(
     else:
         loaded = load_model(model)
 
-    return lambda windows: loaded.estimate_windows(windows, batch_size=batch_size, network_only=network_only)
+    return lambda windows: loaded.estimate_windows(windows, batch_size, network_only, workers)
 
 
 def ridge_estimator(max_chirps: int = RIDGE_MAX_CHIRPS) -> Estimator:
@@ -129,10 +134,14 @@ def _in_band(window: Window) -> Spectrogram:
     return Spectrogram(spec.values[keep], spec.times_s, spec.freqs_hz[keep])
 
 
-def make_estimator(method: str = "model", model: str | Path | None = None, runtime: str = "torch") -> Estimator:
+def make_estimator(
+    method: str = "model", model: str | Path | None = None, runtime: str = "torch", workers: int | None = None
+) -> Estimator:
     method = method.lower()
+    if workers is not None and workers < 1:
+        raise ChirpLocIOError(f"--workers must be at least 1, got {workers}")
     if method in ("model", "network"):
-        return model_estimator(model, runtime=runtime, network_only=method == "network")
+        return model_estimator(model, runtime=runtime, network_only=method == "network", workers=workers)
     if method == "ridge":
         if model is not None:
             raise ChirpLocIOError("--model applies to --method model only: drop it, or use --method model")
@@ -218,6 +227,7 @@ def run_predict(
     channels: Sequence[str] | None = None,
     annotations: str | Path | None = None,
     presence_threshold: float = PRESENCE_THRESHOLD,
+    workers: int | None = None,
     progress: bool | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
@@ -248,7 +258,7 @@ def run_predict(
     files = find_inputs(paths)
     if not files:
         raise ChirpLocIOError("no input files given: pass files or folders to read")
-    estimator = estimator or make_estimator(method, model, runtime)
+    estimator = estimator or make_estimator(method, model, runtime, workers)
     plot_path = Path(plot_dir) if plot_dir is not None else None
     plot_names: set[str] = set()
     if progress is None:  # a bar only where a person watches
