@@ -540,14 +540,12 @@ def refine_signal(
         raise ValueError(f"{len(estimates)} estimate lists for {len(values_db)} scenes")
     keys = likely_keys(estimates, min_presence)
     with fit_pool(workers, jobs=len(keys) + SEARCH_STARTS * len({i for i, _ in keys})) as pool:
-        local, found = _fit_all(pool, values_db, estimates, keys, offset)
+        local, found = fit_all(pool, values_db, estimates, keys, offset)
     out = [list(found_i) for found_i in estimates]
     for key in keys:
         est = estimates[key[0]][key[1]]
-        fit = found.get(key)
-        if fit is None or 2 * fit.gain < SEARCH_MIN_LR or fit.gain <= local[key].gain + SEARCH_GAIN_NATS:
-            fit = local[key]
-        if 2 * fit.gain < min_lr or fit.gain <= local[key].start_gain:
+        fit = accepted_fit(local[key], found.get(key), min_lr)
+        if fit is None:
             continue
         out[key[0]][key[1]] = replace(
             est, start_time_s=fit.start_time_s + offset, duration_s=fit.duration_s,
@@ -557,7 +555,20 @@ def refine_signal(
     return out
 
 
-def _fit_all(
+def accepted_fit(local: SignalFit, found: SignalFit | None, min_lr: float = MIN_LR) -> SignalFit | None:
+    """The fit that replaces an estimate: the best fit from the ridges (`found`) where it reaches
+    `SEARCH_MIN_LR` and beats the fit from the estimate (`local`) by `SEARCH_GAIN_NATS`, else
+    `local`; None (keep the estimate) below `min_lr` or where it explains the data no better
+    than the estimate itself."""
+    fit = local
+    if found is not None and 2 * found.gain >= SEARCH_MIN_LR and found.gain > local.gain + SEARCH_GAIN_NATS:
+        fit = found
+    if 2 * fit.gain < min_lr or fit.gain <= local.start_gain:
+        return None
+    return fit
+
+
+def fit_all(
     pool: Executor, values_db: np.ndarray, estimates: Sequence[Sequence[ChirpEstimate]], keys: list[tuple[int, int]],
     offset_s: float,
 ) -> tuple[dict[tuple[int, int], SignalFit], dict[tuple[int, int], SignalFit]]:
