@@ -34,9 +34,9 @@ smoke run never overwrites measured results):
 - run.json: the machine, the mode and how long each part took.
 - README_table.md: the Markdown tables the README quotes (units in every header).
 
-Every figure is measured in the same run as what it is compared with. A full run takes
-about 30 minutes on a 2-core CPU (the accuracy section about 15, the quick preset's training
-about 9), --fast under 2. `--only accuracy` (or inference, training; repeatable) runs those
+Every figure is measured in the same run as what it is compared with. A full run took 41
+minutes on a 2-core CPU (the last one, before the signal fit ran in worker processes; the quick
+preset's training is about 9 of them), --fast under 2. `--only accuracy` (or inference, training; repeatable) runs those
 sections alone, keeps the other sections' JSON files, and rewrites README_table.md from all of them.
 Timings are only meaningful on an otherwise idle machine: the load average at the start
 is recorded in the machine block.
@@ -229,12 +229,15 @@ def run_inference(model, fast: bool, work: Path) -> dict[str, Any]:
     specs = [batch.spectrogram(i) for i in range(64)]
     signal = load_eval_data("signal", n=64, seed=EVAL_SEED)
     signal_specs = [signal.spectrogram(i) for i in range(64)]
-    # (engine, precision, network alone?, spectrograms): the default path adds each grid's fit
-    engines: dict[str, tuple[Any, str, bool, list]] = {
-        "chirploc eager fp32, network alone": (model, "fp32", True, specs),
-        "chirploc eager bf16 autocast, network alone": (model, "bf16", True, specs),
-        "chirploc eager fp32, chirploc100k scene, refined by the forward-model fit (the default)": (model, "fp32", False, specs),
-        "chirploc eager fp32, signal scene, refined by the signal fit (the default)": (model, "fp32", False, signal_specs),
+    # (engine, precision, predict_spectrograms options, spectrograms): the default path adds each grid's fit
+    engines: dict[str, tuple[Any, str, dict[str, Any], list]] = {
+        "chirploc eager fp32, network alone": (model, "fp32", NETWORK_ONLY, specs),
+        "chirploc eager bf16 autocast, network alone": (model, "bf16", NETWORK_ONLY, specs),
+        "chirploc eager fp32, chirploc100k scene, refined by the forward-model fit (the default)": (model, "fp32", {}, specs),
+        "chirploc eager fp32, signal scene, refined by the signal fit (the default: one worker process a core)": (
+            model, "fp32", {}, signal_specs),
+        "chirploc eager fp32, signal scene, refined by the signal fit in one process (--workers 1)": (
+            model, "fp32", {"workers": 1}, signal_specs),
     }
     onnx_note = None
     try:
@@ -242,15 +245,15 @@ def run_inference(model, fast: bool, work: Path) -> dict[str, Any]:
 
         log("inference: exporting to ONNX")
         path = export_onnx(model, work / "chirploc.onnx")
-        engines["chirploc ONNX Runtime fp32, network alone"] = (load_onnx_model(path), "fp32", True, specs)
+        engines["chirploc ONNX Runtime fp32, network alone"] = (load_onnx_model(path), "fp32", NETWORK_ONLY, specs)
     except ImportError as err:
         onnx_note = f"ONNX Runtime not timed: {err}"
         log(onnx_note)
 
     rows: dict[str, Any] = {}
-    for name, (engine, precision, network_only, inputs) in engines.items():
+    for name, (engine, precision, options, inputs) in engines.items():
         log(f"inference: {name}")
-        options = NETWORK_ONLY if network_only else {}
+        network_only = options is NETWORK_ONLY
         one = timed(lambda: engine.predict_spectrograms(inputs[:1], 1, precision, **options), b1_runs, b1_warm)
         many = timed(lambda: engine.predict_spectrograms(inputs, 64, precision, **options), b64_runs, b64_warm)
         rows[name] = {
@@ -460,7 +463,7 @@ def inference_table(inf: dict[str, Any]) -> list[str]:
     for name, row in inf["engines"].items():
         goals = list(row["goals"].values())
         lines.append(
-            f"| {name} | {_num(row['batch1_ms'], 2)} | {row['batch64_per_s']:,.0f} | "
+            f"| {name} | {_num(row['batch1_ms'], 2)} | {row['batch64_per_s']:,.{0 if row['batch64_per_s'] >= 100 else 1}f} | "
             f"{row['speedup_batch64_vs_reference']:,.1f} | {row['speedup_batch1_vs_reference']:,.1f} | "
             + " | ".join(_ok(g) for g in goals) + " |"
         )
