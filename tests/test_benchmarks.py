@@ -58,7 +58,8 @@ def test_fast_run_writes_results(tmp_path):
     inference = json.loads((out / "inference.json").read_text())["inference"]
     assert {"chirploc eager fp32, network alone", "chirploc eager bf16 autocast, network alone",
             "chirploc eager fp32, chirploc100k scene, refined by the forward-model fit (the default)",
-            "chirploc eager fp32, signal scene, refined by the signal fit (the default)"} <= set(inference["engines"])
+            "chirploc eager fp32, signal scene, refined by the signal fit (the default: one worker process a core)",
+            "chirploc eager fp32, signal scene, refined by the signal fit in one process (--workers 1)"} <= set(inference["engines"])
     for row in inference["engines"].values():
         assert row["batch1_ms"] > 0 and row["batch64_per_s"] > 0 and len(row["goals"]) == 3
     assert inference["reference"]["batch1_ms"] > 0

@@ -100,13 +100,17 @@ _M = np.arange(N_FRAMES)[:, None] * HOP - _LEFT + np.arange(NPERSEG)[None, :]
 _M = np.where(_M < 0, -_M, _M)
 _M = np.where(_M > N_SAMPLES - 1, 2 * (N_SAMPLES - 1) - _M, _M)  # mirror reflection, no repeated sample
 
-#: Measured error (RMS, per quantity) of accepted fits by their likelihood-ratio statistic
-#: over "no chirp" (2 * gain), on 300 signal scenes (seed 2024) started from the network:
-#: (lowest statistic of the band, std). The refined estimate's uncertainty is its band's std.
+#: Measured error (RMS, per quantity) of accepted fits by their likelihood-ratio statistic over
+#: "no chirp" (2 * gain): (lowest statistic of the band, std). The refined estimate's uncertainty
+#: is its band's std. From `python benchmarks/bench_fit_std.py` (2,000 signal scenes of seed 7,
+#: 1,969 fits accepted). The errors are heavy-tailed (a few fits end on the wrong end of a faint
+#: sweep): 82-95 % of them lie within one std, and 68 % within a third to a half of it.
 FIT_STD_BY_LR: tuple[tuple[float, dict[str, float]], ...] = (
-    (0.0, dict(start_time_s=0.7, duration_s=0.9, start_freq_hz=4.0, end_freq_hz=2.6)),
-    (400.0, dict(start_time_s=0.7, duration_s=0.9, start_freq_hz=2.4, end_freq_hz=2.6)),
-    (1600.0, dict(start_time_s=0.2, duration_s=0.25, start_freq_hz=1.4, end_freq_hz=1.5)),
+    (0.0, dict(start_time_s=0.54, duration_s=0.87, start_freq_hz=7.2, end_freq_hz=12.0)),
+    (300.0, dict(start_time_s=0.49, duration_s=0.78, start_freq_hz=3.4, end_freq_hz=4.5)),
+    (800.0, dict(start_time_s=0.21, duration_s=0.41, start_freq_hz=2.1, end_freq_hz=2.7)),
+    (1600.0, dict(start_time_s=0.12, duration_s=0.19, start_freq_hz=0.8, end_freq_hz=1.6)),
+    (6400.0, dict(start_time_s=0.09, duration_s=0.11, start_freq_hz=0.37, end_freq_hz=0.64)),
 )
 
 
