@@ -104,7 +104,8 @@ _M = np.where(_M > N_SAMPLES - 1, 2 * (N_SAMPLES - 1) - _M, _M)  # mirror reflec
 #: "no chirp" (2 * gain): (lowest statistic of the band, std). The refined estimate's uncertainty
 #: is its band's std. From `python benchmarks/bench_fit_std.py` (2,000 signal scenes of seed 7,
 #: 1,969 fits accepted). The errors are heavy-tailed (a few fits end on the wrong end of a faint
-#: sweep): 82-95 % of them lie within one std, and 68 % within a third to a half of it.
+#: sweep): 72-92 % of them lie within one std per band, and 68 % within a sixth to two fifths of it for
+#: the frequencies (a quarter to three fifths for the start time).
 FIT_STD_BY_LR: tuple[tuple[float, dict[str, float]], ...] = (
     (0.0, dict(start_time_s=0.54, duration_s=0.87, start_freq_hz=7.2, end_freq_hz=12.0)),
     (300.0, dict(start_time_s=0.49, duration_s=0.78, start_freq_hz=3.4, end_freq_hz=4.5)),
