@@ -192,7 +192,8 @@ def test_the_answers_do_not_depend_on_the_number_of_worker_processes(clear):
     far = ChirpEstimate(start_time_s=1.0, duration_s=2.0, start_freq_hz=110.0, end_freq_hz=115.0, sweep="linear",
                         presence=0.6, uncertainty=dict(NET_STD))
     ests = [[_rough(clear, 0), far], [_rough(clear, 1)], [far]]
-    assert isinstance(fit_pool(2, jobs=5), ProcessPoolExecutor)  # this test runs on Linux, where a pool is used
+    with fit_pool(2, jobs=5) as pool:
+        assert isinstance(pool, ProcessPoolExecutor)  # this test runs on Linux, where a pool is used
     serial = refine_signal(clear.values, clear.times_s, clear.freqs_hz, ests, workers=1)
     pooled = refine_signal(clear.values, clear.times_s, clear.freqs_hz, ests, workers=2)
     assert pooled == serial

@@ -481,10 +481,14 @@ def refine_chirploc100k(
     return refine_likely(values, estimates, refine_one, min_presence)
 
 
-def likely_keys(estimates: Sequence[Sequence[ChirpEstimate]], min_presence: float) -> list[tuple[int, int]]:
+def likely_keys(
+    values: np.ndarray, estimates: Sequence[Sequence[ChirpEstimate]], min_presence: float
+) -> list[tuple[int, int]]:
     """(scene, estimate) indices of the likeliest estimate of each scene (whatever its presence: it
     is the network's best guess of where a chirp would be) and of every other with presence >=
-    `min_presence`: the estimates a fit refines."""
+    `min_presence`: the estimates a fit refines. `estimates` holds one list per scene of `values`."""
+    if len(estimates) != len(values):
+        raise ValueError(f"{len(estimates)} estimate lists for {len(values)} scenes")
     keys: list[tuple[int, int]] = []
     for i, found in enumerate(estimates):
         likeliest = max(range(len(found)), key=lambda k: found[k].presence, default=-1)
@@ -500,8 +504,6 @@ def refine_likely(
 ) -> list[list[ChirpEstimate]]:
     """`refine_one(scene, estimate)` of the estimates `likely_keys` names; the other estimates,
     and scenes without any, as they are."""
-    if len(estimates) != len(values):
-        raise ValueError(f"{len(estimates)} estimate lists for {len(values)} scenes")
-    keys = set(likely_keys(estimates, min_presence))
+    keys = set(likely_keys(values, estimates, min_presence))
     return [[refine_one(scene, est) if (i, k) in keys else est for k, est in enumerate(found)]
             for i, (scene, found) in enumerate(zip(values, estimates))]

@@ -541,9 +541,7 @@ def refine_signal(
     if not on_signal_grid(times_s, freqs_hz):
         raise ValueError("the axes are not the signal scene's grid (rows 0..127 Hz, 128 frames 0.25 s apart)")
     offset = float(np.asarray(times_s, dtype=np.float64)[0]) - DT_S / 2
-    if len(estimates) != len(values_db):
-        raise ValueError(f"{len(estimates)} estimate lists for {len(values_db)} scenes")
-    keys = likely_keys(estimates, min_presence)
+    keys = likely_keys(values_db, estimates, min_presence)
     with fit_pool(workers, jobs=len(keys) + SEARCH_STARTS * len({i for i, _ in keys})) as pool:
         local, found = fit_all(pool, values_db, estimates, keys, offset)
     out = [list(found_i) for found_i in estimates]
