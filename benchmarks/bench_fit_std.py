@@ -5,7 +5,7 @@
 The calibration behind `chirploc.refine_signal.FIT_STD_BY_LR`, the uncertainty (a std per
 quantity) a refined estimate states. Signal-scene windows with one chirp each are read by the
 network (the shipped model unless --model) and refitted as `refine_signal` refits them
-(`fit_all`, `accepted_fit`); for each accepted fit of a window's likeliest answer, its
+(`fit_all`, `accepted_fit`, `path_median`); for each accepted fit of a window's likeliest answer, its
 likelihood-ratio statistic over "no chirp" (2 * gain) and its errors against the truth.
 Per band of the statistic: the RMS error of each quantity (what a band states as its std),
 the median absolute error, and the share of errors within one and two of the stds
@@ -29,7 +29,9 @@ from tqdm import tqdm
 from chirploc.evaluate import load_eval_data
 from chirploc.parallel import fit_pool
 from chirploc.predict import NETWORK_ONLY, load_model
-from chirploc.refine_signal import DT_S, FIT_STD_BY_LR, MIN_LR, SEARCH_STARTS, accepted_fit, fit_all, fit_std
+from chirploc.refine_signal import (
+    DT_S, FIT_STD_BY_LR, MIN_LR, SEARCH_STARTS, accepted_fit, fit_all, fit_std, path_median,
+)
 
 RESULTS = Path(__file__).parent / "results"
 QUANTITIES = ("start_time_s", "duration_s", "start_freq_hz", "end_freq_hz")
@@ -102,6 +104,7 @@ def main() -> None:
         fit = accepted_fit(local[i, k], searched.get((i, k)))
         if fit is None:
             continue
+        fit = path_median(batch.values[i], fit)
         got = (fit.start_time_s + offset, fit.duration_s, fit.start_freq_hz, fit.end_freq_hz)
         lr.append(2 * fit.gain)
         errors.append([g - float(getattr(lab, q)[i, 0]) for g, q in zip(got, QUANTITIES)])

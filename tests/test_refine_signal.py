@@ -11,7 +11,9 @@ from scipy.signal import chirp
 from chirploc.evaluate import load_eval_data
 from chirploc.model import default_model_dir
 from chirploc.parallel import fit_pool
-from chirploc.refine_signal import FIT_STD_BY_LR, on_signal_grid, refine_signal
+from chirploc.refine_signal import (
+    FIT_STD_BY_LR, TAPER, SignalFit, _frequency_at, cell_overlap, on_signal_grid, path_median, refine_signal,
+)
 from chirploc.synth import get_scene
 from chirploc.synth.signal import spectrogram_of_signal
 from chirploc.types import ChirpEstimate
@@ -200,3 +202,43 @@ def test_the_answers_do_not_depend_on_the_number_of_worker_processes(clear):
     assert serial[0][0] is not ests[0][0] and serial[1][0] is not ests[1][0]  # the clear chirps were refitted
     with pytest.raises(ValueError, match="workers"):
         refine_signal(clear.values, clear.times_s, clear.freqs_hz, ests, workers=0)
+
+
+def _truth_fit(batch, i: int, overshoot_s: float = 0.0) -> SignalFit:
+    """A fit of scene i at its true chirp (the scene's taper), its end moved `overshoot_s` along its path."""
+    lab = batch.labels
+    t0, d = float(lab.start_time_s[i, 0]), float(lab.duration_s[i, 0])
+    f0, f1, law = float(lab.start_freq_hz[i, 0]), float(lab.end_freq_hz[i, 0]), int(lab.sweep[i, 0])
+    return SignalFit(t0, d + overshoot_s, f0, _frequency_at((d + overshoot_s) / d, f0, f1, law), law, TAPER,
+                     amplitude=1.0, gain=500.0, start_gain=0.0, evals=0)
+
+
+@pytest.mark.parametrize("overshoot_s", [0.0, 1.0, -1.0])
+def test_path_median_moves_each_end_to_the_middle_of_its_likely_places(clear, overshoot_s):
+    """A fit whose end stopped a second away along its path is brought back to the chirp's true end;
+    one at the truth stays there, and either way the end stays on the fitted path."""
+    lab = clear.labels
+    for i in range(len(clear)):
+        fit = _truth_fit(clear, i, overshoot_s)
+        moved = path_median(clear.values[i], fit)
+        t_end = lab.start_time_s[i, 0] + lab.duration_s[i, 0]
+        assert abs(moved.start_time_s + moved.duration_s - t_end) < 0.2, (i, moved)
+        assert abs(moved.start_time_s - lab.start_time_s[i, 0]) < 0.2, (i, moved)
+        u = (moved.start_time_s + moved.duration_s - fit.start_time_s) / fit.duration_s
+        assert moved.end_freq_hz == pytest.approx(_frequency_at(u, fit.start_freq_hz, fit.end_freq_hz, fit.law), abs=0.3)
+        assert (moved.law, moved.taper, moved.gain) == (fit.law, fit.taper, fit.gain)
+
+
+def test_cell_overlap_is_how_much_more_noise_sums_of_cells_carry():
+    """The likelihood sums cells as if their noise were independent; on the signal grid's STFT of
+    white noise, sums over 16 x 16 blocks of cells vary cell_overlap() times more than that (a
+    little less: a block's edge cells lack neighbours inside it, 3.5 expected against 3.74)."""
+    rng = np.random.default_rng(0)
+    blocks, cells = [], []
+    for _ in range(30):
+        power = 10 ** (spectrogram_of_signal(rng.standard_normal(32 * 256), 256).values / 10)[8:120, 8:120]
+        power /= power.mean()
+        blocks.append(power.reshape(7, 16, 7, 16).sum(axis=(1, 3)).ravel())
+        cells.append(power.ravel())
+    ratio = np.var(np.concatenate(blocks)) / (256 * np.var(np.concatenate(cells)))
+    assert 0.85 * cell_overlap() < ratio < 1.02 * cell_overlap()
