@@ -24,9 +24,10 @@ summed over the cells where the template is above `KEEP_LEVEL` (1e-4) of its pea
 2. Every sweep law: Nelder-Mead from the better (under that law) of the linear
    fit and the network's estimate.
 3. Escapes, for every law: wide line scans of each quantity around its fit, and
-   moves of the end (or start) along the fitted frequency path (a tapered end
-   of a fast sweep is faint, so the end point slides along the path); the fit is
-   re-polished when a move gains more than 1 nat.
+   moves of the end (or start) along the fitted frequency path, up to 6 s (`END_MOVES_S`: a
+   tapered end of a fast sweep is faint, so the end point slides along the path, and a fit can
+   stop seconds short of a faint sweep's end); the fit is re-polished when a move gains more
+   than 1 nat.
 4. The best law wins; the row noise is re-estimated without the cells where the
    fitted chirp adds more than 5 % of the noise power, and it is polished once more.
 5. The envelope: the scene's Tukey taper (0.2) against an abrupt start and stop (0), polished
@@ -39,7 +40,8 @@ summed over the cells where the template is above `KEEP_LEVEL` (1e-4) of its pea
    fitted better by more than 15 nats twice (by more than 9 about 8 times). The tests
    check the clear cases.
 
-About 1100 likelihood evaluations, ~0.3 s a fit on one core (~750 from a ridge).
+About 1100 likelihood evaluations, ~0.3 s a fit on one core (~750 from a ridge; one evaluation
+took 0.3 ms in stop 14 and 0.8 ms on a busier day of the same shared machine).
 
 Search (`refine_signal`, `search`). A network can point at the wrong place altogether (faint,
 short chirps), and a fit from its answer can stop beside a better optimum (a curved sweep's ends).
@@ -339,11 +341,16 @@ def _moved_end(x: np.ndarray, code: int, delta: float, start: bool) -> np.ndarra
     return y
 
 
-def _scan_end(prob: _Problem, x: np.ndarray, f: float, code: int, half: float, step: float) -> tuple[np.ndarray, float]:
-    """Best of x and x with its end (or start) moved along its own frequency path by up to +-`half` s."""
+#: The moves (s) of each end along its path that the escapes try: fine near the fit, coarser out to
+#: 6 s, for a fit can stop seconds short of a faint sweep's end and still be on its path.
+END_MOVES_S = np.concatenate([np.arange(-6.0, -1.5, 0.5), np.arange(-1.5, 1.6, 0.25), np.arange(2.0, 6.1, 0.5)])
+
+
+def _scan_end(prob: _Problem, x: np.ndarray, f: float, code: int, moves: np.ndarray = END_MOVES_S) -> tuple[np.ndarray, float]:
+    """Best of x and x with its end (or start) moved along its own frequency path by each of `moves` (s)."""
     best_x, best_f = x, f
     d = x[1] - x[0]
-    for delta in np.arange(-half, half + 1e-9, step):
+    for delta in moves:
         if delta == 0 or d - abs(delta) < 0.5:
             continue
         for start in (False, True):
@@ -551,7 +558,7 @@ def fit_chirp(
             x2, f2 = _scan(prob, x, f, code, dim, half, step)
             if f2 < f - 1.0:
                 x, f, moved = x2, f2, True
-        x2, f2 = _scan_end(prob, x, f, code, 1.5, 0.25)
+        x2, f2 = _scan_end(prob, x, f, code)
         if f2 < f - 1.0:
             x, f, moved = x2, f2, True
         if moved:
