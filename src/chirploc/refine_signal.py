@@ -40,8 +40,8 @@ summed over the cells where the template is above `KEEP_LEVEL` (1e-4) of its pea
    fitted better by more than 15 nats twice (by more than 9 about 8 times). The tests
    check the clear cases.
 
-About 1100 likelihood evaluations, ~0.3 s a fit on one core (~750 from a ridge; one evaluation
-took 0.3 ms in stop 14 and 0.8 ms on a busier day of the same shared machine).
+About 1100 likelihood evaluations a fit (~750 from a ridge), 0.3 to 0.8 ms each on one core of
+this project's shared machine, by the day.
 
 Search (`refine_signal`, `search`). A network can point at the wrong place altogether (faint,
 short chirps), and a fit from its answer can stop beside a better optimum (a curved sweep's ends).
@@ -329,7 +329,7 @@ def _frequency_at(u: float, f0: float, f1: float, code: int) -> float:
 
 def _moved_end(x: np.ndarray, code: int, delta: float, start: bool) -> np.ndarray:
     """x = (t0, t_end, f0, f1) with its end (or its start) moved by `delta` s along its own
-    frequency path (exact for every law at the end; at the start, for linear sweeps)."""
+    frequency path (exactly, except at the start of a quadratic sweep, whose vertex moves with it)."""
     d = x[1] - x[0]
     y = x.copy()
     if start:
@@ -419,7 +419,8 @@ def path_median(values_db: np.ndarray, fit: SignalFit, temperature: float = PATH
     the fitted chirp's cells) and envelope."""
     power = 10 ** (np.asarray(values_db, dtype=np.float64) / 10)
     x = np.array([fit.start_time_s, fit.start_time_s + fit.duration_s, fit.start_freq_hz, fit.end_freq_hz])
-    prob = _Problem(_noise_units(power, noise_floor(power)), 1 / noise_floor(power), taper=fit.taper)
+    s2 = noise_floor(power)
+    prob = _Problem(_noise_units(power, s2), 1 / s2, taper=fit.taper)
     if fit.amplitude > 0:
         s2 = noise_floor(power, prob.mask(x, fit.law, fit.amplitude).T)
         prob.y, prob.inv_s2 = _noise_units(power, s2), 1 / s2
@@ -632,13 +633,12 @@ def refine_signal(
     keys = likely_keys(values_db, estimates, min_presence)
     with fit_pool(workers, jobs=len(keys) + SEARCH_STARTS * len({i for i, _ in keys})) as pool:
         local, found = fit_all(pool, values_db, estimates, keys, offset)
+        accepted = {key: accepted_fit(local[key], found.get(key), min_lr) for key in keys}
+        ends = {key: pool.submit(path_median, values_db[key[0]], fit) for key, fit in accepted.items() if fit is not None}
+        fits = {key: job.result() for key, job in ends.items()}
     out = [list(found_i) for found_i in estimates]
-    for key in keys:
+    for key, fit in fits.items():
         est = estimates[key[0]][key[1]]
-        fit = accepted_fit(local[key], found.get(key), min_lr)
-        if fit is None:
-            continue
-        fit = path_median(values_db[key[0]], fit)
         out[key[0]][key[1]] = replace(
             est, start_time_s=fit.start_time_s + offset, duration_s=fit.duration_s,
             start_freq_hz=fit.start_freq_hz, end_freq_hz=fit.end_freq_hz, sweep=SWEEP_TYPES[fit.law],
