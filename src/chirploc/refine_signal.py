@@ -29,7 +29,8 @@ summed over the cells where the template is above `KEEP_LEVEL` (1e-4) of its pea
    stop seconds short of a faint sweep's end); the fit is re-polished when a move gains more
    than 1 nat.
 4. The best law wins; the row noise is re-estimated without the cells where the
-   fitted chirp adds more than 5 % of the noise power, and it is polished once more.
+   fitted chirp adds more than 5 % of the noise power, and it is polished once more, and
+   its ends moved along its path once more (and re-polished where that gains more than 1 nat).
 5. The envelope: the scene's Tukey taper (0.2) against an abrupt start and stop (0), polished
    from the fit with its ends moved to keep the half-amplitude points; the abrupt one wins
    only by `TAPER_MARGIN` nats. Read with the taper, an abrupt sweep comes out ~0.05 *
@@ -587,6 +588,9 @@ def fit_chirp(
         prob.y, prob.inv_s2 = _noise_units(power, s2), 1 / s2
         x, f = _nelder_mead(prob, x, code, steps / 3, maxfev)
         start_gain = -prob.nll(x0, law)[0]
+        x2, f2 = _scan_end(prob, x, f, code)
+        if f2 < f - 1.0:
+            x, f = _nelder_mead(prob, x2, code, steps, maxfev)
 
     # the envelope: other tapers, each polished from the fit (its ends move with the taper)
     best = (TAPER, x, f - TAPER_MARGIN)
