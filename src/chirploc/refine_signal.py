@@ -110,16 +110,17 @@ _M = np.where(_M > N_SAMPLES - 1, 2 * (N_SAMPLES - 1) - _M, _M)  # mirror reflec
 
 #: Measured error (RMS, per quantity) of accepted fits by their likelihood-ratio statistic over
 #: "no chirp" (2 * gain): (lowest statistic of the band, std). The refined estimate's uncertainty
-#: is its band's std. From `python benchmarks/bench_fit_std.py` (2,000 signal scenes of seed 7,
-#: 1,969 fits accepted). The errors are heavy-tailed (a few fits end on the wrong end of a faint
-#: sweep): 72-92 % of them lie within one std per band, and 68 % within a sixth to two fifths of it for
-#: the frequencies (a quarter to three fifths for the start time).
+#: is its band's std. From `python benchmarks/bench_fit_std.py --n 1000` (1,000 signal scenes of
+#: seed 7, 985 fits accepted). The errors are heavy-tailed (a few fits end on the wrong end of a faint
+#: sweep; the strongest band's start-time std is one exponential sweep's start, read 2.2 s early in
+#: the lowest rows): 76-97 % of them lie within one std per band, and 68 % within a fifth to seven
+#: tenths of it.
 FIT_STD_BY_LR: tuple[tuple[float, dict[str, float]], ...] = (
-    (0.0, dict(start_time_s=0.54, duration_s=0.87, start_freq_hz=7.2, end_freq_hz=12.0)),
-    (300.0, dict(start_time_s=0.49, duration_s=0.78, start_freq_hz=3.4, end_freq_hz=4.5)),
-    (800.0, dict(start_time_s=0.21, duration_s=0.41, start_freq_hz=2.1, end_freq_hz=2.7)),
-    (1600.0, dict(start_time_s=0.12, duration_s=0.19, start_freq_hz=0.8, end_freq_hz=1.6)),
-    (6400.0, dict(start_time_s=0.09, duration_s=0.11, start_freq_hz=0.37, end_freq_hz=0.64)),
+    (0.0, dict(start_time_s=0.58, duration_s=0.85, start_freq_hz=8.9, end_freq_hz=14.0)),
+    (300.0, dict(start_time_s=0.32, duration_s=0.45, start_freq_hz=1.9, end_freq_hz=3.2)),
+    (800.0, dict(start_time_s=0.21, duration_s=0.42, start_freq_hz=1.7, end_freq_hz=1.9)),
+    (1600.0, dict(start_time_s=0.10, duration_s=0.19, start_freq_hz=0.89, end_freq_hz=1.6)),
+    (6400.0, dict(start_time_s=0.17, duration_s=0.19, start_freq_hz=0.33, end_freq_hz=0.51)),
 )
 
 
