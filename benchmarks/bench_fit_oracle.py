@@ -6,8 +6,8 @@ For each signal-scene window (one chirp each; seed 2024 is the accuracy benchmar
 `benchmarks/run.py`), the forward-model fit (`fit_chirp`) is started from the true chirp (its own
 law, a narrow spread) and its ends are moved as `refine_signal` moves them (`path_median`). No
 network and no search: what error is left is the likelihood's own, where the data favour another
-chirp than the one that made them. A better network or search cannot do better than this without a
-better likelihood. Per quantity: Pearson r, MAE and RMSE (the accuracy table's metrics); how many
+chirp than the one that made them: what a better network or search alone cannot improve on (the
+likelihood's maximum from the right start). Per quantity: Pearson r, MAE and RMSE (the accuracy table's metrics); how many
 nats more likely the fit is than the truth itself; and the windows whose end frequency lands more
 than 5 Hz from the truth.
 

@@ -282,6 +282,11 @@ class _Problem:
             out[k0 : k0 + T.shape[0]] = amp * T * self.inv_s2 > level
         return out
 
+    def refloor(self, power: np.ndarray, p: Sequence[float], code: int, amp: float) -> None:
+        """Re-estimate the row noise of `power` [rows, frames] without the cells of chirp p (`mask`)."""
+        s2 = noise_floor(power, self.mask(p, code, amp).T)
+        self.y, self.inv_s2 = _noise_units(power, s2), 1 / s2
+
 
 @dataclass(frozen=True)
 class SignalFit:
@@ -424,8 +429,7 @@ def path_median(values_db: np.ndarray, fit: SignalFit, temperature: float = PATH
     s2 = noise_floor(power)
     prob = _Problem(_noise_units(power, s2), 1 / s2, taper=fit.taper)
     if fit.amplitude > 0:
-        s2 = noise_floor(power, prob.mask(x, fit.law, fit.amplitude).T)
-        prob.y, prob.inv_s2 = _noise_units(power, s2), 1 / s2
+        prob.refloor(power, x, fit.law, fit.amplitude)
     x = _path_median(prob, x, fit.law, temperature)
     return replace(fit, start_time_s=float(x[0]), duration_s=float(x[1] - x[0]), start_freq_hz=float(x[2]),
                    end_freq_hz=float(x[3]), evals=fit.evals + prob.evals)
@@ -585,8 +589,7 @@ def fit_chirp(
     # noise floor without the chirp's cells, then polish the winner
     amp = prob.nll(x, code)[1]
     if amp > 0:
-        s2 = noise_floor(power, prob.mask(x, code, amp).T)
-        prob.y, prob.inv_s2 = _noise_units(power, s2), 1 / s2
+        prob.refloor(power, x, code, amp)
         x, f = _nelder_mead(prob, x, code, steps / 3, maxfev)
         start_gain = -prob.nll(x0, law)[0]
         x2, f2 = _scan_end(prob, x, f, code)
