@@ -136,9 +136,9 @@ MIN_LR = 130.0
 #: statistic below SEARCH_BELOW_LR), SEARCH_STARTS_CLEAR where it does (a fit from a ridge often
 #: reaches a better optimum of a curved sweep than the estimate's fit). The best fit from a ridge
 #: replaces the estimate's fit when it gains more than SEARCH_GAIN_NATS and reaches SEARCH_MIN_LR,
-#: for searching everywhere finds more in noise: at most 141 in the same 550 windows (170 until the
-#: threshold was set, as MIN_LR, just above that maximum: it kept faint chirps the search had found
-#: at 150-160 at the network's answer, tens of hertz off).
+#: for searching everywhere finds more in noise: at most 141 in the same 550 windows. Like MIN_LR, the
+#: threshold sits just above that maximum (it was 170, which left faint chirps that the search had
+#: found, at 150-160, at the network's answer, tens of hertz off).
 SEARCH_BELOW_LR = 200.0
 SEARCH_MIN_LR = 150.0
 SEARCH_STARTS = 3
