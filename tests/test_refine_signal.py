@@ -131,7 +131,7 @@ def test_a_faint_chirp_found_only_by_the_search_replaces_an_answer_that_missed_i
 def test_a_quadratic_sweep_is_found_by_its_own_law_from_another_laws_fit(benchmark_scenes, i, est):
     """Clear rising quadratic sweeps (benchmark scenes 543 and 478, 14 and 12 dB) from the shipped network's
     answers: the quadratic law's own fit stopped seconds late on the sweep's slow start, so the fit read a
-    hyperbolic or exponential sweep, 2-4 Hz or 4 s off; started again from the best law's fit, it finds them."""
+    hyperbolic sweep 2.1 Hz off at its start, or an exponential one 3.7 s late; started again from the best law's fit, it finds them."""
     batch, lab = benchmark_scenes, benchmark_scenes.labels
     (new,) = refine_signal(batch.values[i : i + 1], batch.times_s, batch.freqs_hz, [[est]])[0]
     assert new.sweep == "quadratic"

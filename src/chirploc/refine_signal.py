@@ -30,7 +30,7 @@ summed over the cells where the template is above `KEEP_LEVEL` (1e-4) of its pea
    than 1 nat.
 4. Every other law again, Nelder-Mead from the best law's fit: a law started from the linear
    fit can stop far from the sweep (a quadratic sweep's slow start read seconds late, its law
-   lost to a hyperbolic or exponential fit 20-60 nats less likely than its own).
+   lost to a hyperbolic or exponential fit 19-64 nats less likely than its own).
 5. The best law wins; the row noise is re-estimated without the cells where the
    fitted chirp adds more than 5 % of the noise power, and it is polished once more, and
    its ends moved along its path once more (and re-polished where that gains more than 1 nat).
