@@ -10,7 +10,7 @@ import pytest
 
 from chirploc.model import default_model_dir
 from chirploc.refine import (
-    QUANTISATION_STD, Fit, hedged_centres, label_centres, label_prior, located_probability, refine_chirploc100k,
+    CLEAR_PRESENCE, FAINT_PRESENCE, QUANTISATION_STD, Fit, hedged_centres, label_centres, label_prior, located_probability, refine_chirploc100k,
 )
 from chirploc.synth import get_scene
 from chirploc.types import ChirpEstimate
@@ -82,7 +82,7 @@ def test_on_pure_noise_the_answer_is_drawn_to_the_generators_mean_with_its_sprea
     prior = label_prior()
     for likeliest, other in out:
         assert other == absent, "an unlikely second estimate is left as it is"
-        assert likeliest.presence == 0.9, "presence is the network's"
+        assert likeliest.presence == FAINT_PRESENCE, "the fit finds nothing noise does not make: no chirp"
         # no ridge stands out of pure noise: the answer is at most 70 % the best ridge's, and says so
         for key in ("start_time_s", "start_freq_hz", "end_freq_hz"):
             mean, std = prior[key]
@@ -112,7 +112,7 @@ def test_the_likeliest_estimate_is_refined_even_when_the_network_doubts_it(scene
     doubted = [[dataclasses.replace(f[0], presence=0.1)] for f in start]
     refined = refine_chirploc100k(scenes.values[:8], doubted)
     assert np.median(errors(scenes.select(slice(0, 8)), refined), axis=0)[0] <= DT_S
-    assert all(f[0].presence == 0.1 for f in refined), "presence is the network's"
+    assert all(f[0].presence == CLEAR_PRESENCE for f in refined), "a ridge no noise makes is a chirp"
 
 
 @pytest.mark.skipif(not SHIPPED, reason="no shipped model in chirploc/assets/default")
