@@ -10,7 +10,8 @@ import pytest
 
 from chirploc.model import default_model_dir
 from chirploc.refine import (
-    CLEAR_PRESENCE, FAINT_PRESENCE, QUANTISATION_STD, Fit, hedged_centres, label_centres, label_prior, located_probability, refine_chirploc100k,
+    CLEAR_PRESENCE, FAINT_PRESENCE, QUANTISATION_STD, Fit, hedged_centres, label_centres, label_prior,
+    located_probability, refine_chirploc100k,
 )
 from chirploc.synth import get_scene
 from chirploc.types import ChirpEstimate

@@ -13,7 +13,8 @@ from chirploc.evaluate import load_eval_data
 from chirploc.model import default_model_dir
 from chirploc.parallel import fit_pool
 from chirploc.refine_signal import (
-    FIT_PRESENCE, FIT_STD_BY_LR, TAPER, SignalFit, _frequency_at, cell_overlap, on_signal_grid, path_median, refine_signal,
+    FIT_PRESENCE, FIT_STD_BY_LR, TAPER, SignalFit, _frequency_at, cell_overlap, on_signal_grid, path_median,
+    refine_signal,
 )
 from chirploc.synth import get_scene
 from chirploc.synth.signal import spectrogram_of_signal

@@ -473,11 +473,11 @@ def refine_chirploc100k(
     independent search per estimate, each from its own starting point; they may
     land on the same ridge). The most likely one is refined whatever its presence:
     where the network doubts a chirp is there, its position is still its best
-    guess, and the fit makes it better. It is replaced
-    (dataclasses.replace) by `hedged_centres` of its best-fitting ridge, the
-    fitted sweep law and `fitted_presence` (the network's, overruled where the fit
-    finds a ridge noise does not make, or nothing but what noise makes): the label centres of the fitted bins where the
-    ridge stands clearly out of the noise, drawn towards the generator's mean labels
+    guess, and the fit makes it better. It is replaced (dataclasses.replace) by
+    `hedged_centres` of its best-fitting ridge, the fitted sweep law and
+    `fitted_presence` (the network's, overruled where the fit finds a ridge that noise
+    does not make, or nothing but what noise makes): the label centres of the
+    fitted bins where the ridge stands clearly out of the noise, drawn towards the generator's mean labels
     where it may be a peak of the noise (detection statistic below 40), with the
     uncertainty to match. The other estimates below `min_presence`, and scenes
     without estimates, are returned unchanged. The uncertainty of a located
