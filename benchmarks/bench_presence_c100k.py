@@ -24,7 +24,7 @@ from tqdm import tqdm
 from chirploc.describe import PRESENCE_THRESHOLD
 from chirploc.evaluate import load_eval_data
 from chirploc.predict import NETWORK_ONLY, load_model
-from chirploc.refine import CLEAR_Z, FAINT_Z, _unsure, fit_scene, fitted_presence, integers_of
+from chirploc.refine import CLEAR_Z, FAINT_Z, fit_estimate, fitted_presence
 
 RESULTS = Path(__file__).parent / "results"
 KINDS = {"chirp-free": "min_chirps=0,max_chirps=0", "one chirp": "min_chirps=1,max_chirps=1"}
@@ -37,7 +37,7 @@ def kind_statistics(model, params: str, n: int, seed: int) -> tuple[np.ndarray, 
     z, presence = np.empty(n), np.empty(n)
     for i in tqdm(range(n), desc=f"fitting ({params})", unit="scene"):
         est = max(found[i], key=lambda e: e.presence)
-        z[i] = fit_scene(batch.values[i], integers_of(est), wide=_unsure(est, 3.0), scan_below_z=150.0).z
+        z[i] = fit_estimate(batch.values[i], est).z
         presence[i] = est.presence
     return z, presence
 

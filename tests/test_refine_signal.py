@@ -114,7 +114,7 @@ def test_a_faint_chirp_found_only_by_the_search_replaces_an_answer_that_missed_i
     """Benchmark scene 6: a short, faint linear sweep (2.8 s, 79 -> 86 Hz, 10.4 dB) that the shipped network
     misses (presence 0.2, 7 s and 16 Hz away); the search fits it at a statistic of 159: above anything
     the search reaches in pure noise (at most 141 in 550 windows), below the 170 it once had to reach. So it is
-    a chirp: reported with the presence of an accepted fit, where the network's answer would be "no chirp"."""
+    reported with the presence of an accepted fit, where the network's answer would be "no chirp"."""
     batch, lab, i = benchmark_scenes, benchmark_scenes.labels, 6
     est = ChirpEstimate(start_time_s=21.61, duration_s=5.70, start_freq_hz=62.80, end_freq_hz=82.38, sweep="hyperbolic",
                         presence=0.2, uncertainty=dict(start_time_s=5.0, duration_s=1.7, start_freq_hz=18.6, end_freq_hz=20.4))

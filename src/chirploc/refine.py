@@ -457,13 +457,26 @@ def _unsure(est: ChirpEstimate, bins: float) -> bool:
     return any(est.uncertainty.get(k, np.inf) > bins * step for k, step in steps.items())
 
 
+WIDE_SEARCH_BINS = 3.0
+SCAN_BELOW_Z = 150.0
+
+
+def fit_estimate(
+    scene: np.ndarray, est: ChirpEstimate, wide_search_bins: float = WIDE_SEARCH_BINS,
+    scan_below_z: float = SCAN_BELOW_Z, kappa: float = DEFAULT_KAPPA,
+) -> Fit:
+    """`fit_scene` of one scene [128, 128] from an estimate, as `refine_chirploc100k` fits it."""
+    return fit_scene(scene, integers_of(est), wide=_unsure(est, wide_search_bins), kappa=kappa,
+                     scan_below_z=scan_below_z)
+
+
 def refine_chirploc100k(
     values: np.ndarray,
     estimates: Sequence[Sequence[ChirpEstimate]],
     confident_z: float = 60.0,
     min_presence: float = 0.5,
-    wide_search_bins: float = 3.0,
-    scan_below_z: float = 150.0,
+    wide_search_bins: float = WIDE_SEARCH_BINS,
+    scan_below_z: float = SCAN_BELOW_Z,
     kappa: float = DEFAULT_KAPPA,
 ) -> list[list[ChirpEstimate]]:
     """Estimates refined by ridge fitting on ChirpLoc100K scenes `values` [N, 128, 128].
@@ -495,8 +508,7 @@ def refine_chirploc100k(
         raise ValueError(f"values must be [N, {N_FREQ}, {N_TIME}], got {values.shape}")
 
     def refine_one(scene: np.ndarray, est: ChirpEstimate) -> ChirpEstimate:
-        fit = fit_scene(scene, integers_of(est), wide=_unsure(est, wide_search_bins), kappa=kappa,
-                        scan_below_z=scan_below_z)
+        fit = fit_estimate(scene, est, wide_search_bins, scan_below_z, kappa)
         labels, std = hedged_centres(fit)
         if located_probability(fit.z) >= 1.0 and fit.z < confident_z:
             std = {k: max(v, float(est.uncertainty.get(k, v))) for k, v in std.items()}

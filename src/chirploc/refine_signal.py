@@ -152,7 +152,7 @@ SEARCH_SPREAD = (0.5, 0.7, 3.0, 3.0)
 #: SEARCH_MIN_LR is more often a chirp than not, even where the network doubted it (short chirps at
 #: 10-12 dB, which it gives a presence of 0.01-0.45), but the thresholds sit at the most that noise
 #: reached in 550 windows, so noise passes them now and then. Where the network's presence was below
-#: 0.5, accepted fits were chirps in 6 of 600 windows holding one (benchmark scenes, seed 2024) and 9
+#: 0.5, accepted fits were chirps in 6 of 600 windows holding one (benchmark scenes, seed 2024; ad hoc) and 9
 #: of 493 (`chirploc evaluate --data signal:min_chirps=0,max_chirps=1 -n 1000 --seed 2024`), and noise
 #: in 0 of 550 chirp-free windows (`benchmarks/bench_search_noise.py`) and 4 of 507 (the same
 #: evaluation): about three times in four a chirp, where chirps and their absence are equally likely.
