@@ -5,7 +5,7 @@
 The calibration behind `chirploc.refine_signal.FIT_STD_BY_LR`, the uncertainty (a std per
 quantity) a refined estimate states. Signal-scene windows with one chirp each are read by the
 network (the shipped model unless --model) and refitted as `refine_signal` refits them
-(`fit_all`, `accepted_fit`, `path_median`); for each accepted fit of a window's likeliest answer, its
+(`fit_all`, `chosen_fit`, `path_median`); for each fit that moves a window's likeliest answer, its
 likelihood-ratio statistic over "no chirp" (2 * gain) and its errors against the truth.
 Per band of the statistic: the RMS error of each quantity (what a band states as its std),
 the median absolute error, and the share of errors within one and two of the stds
@@ -30,12 +30,12 @@ from chirploc.evaluate import load_eval_data
 from chirploc.parallel import fit_pool
 from chirploc.predict import NETWORK_ONLY, load_model
 from chirploc.refine_signal import (
-    DT_S, FIT_STD_BY_LR, MIN_LR, SEARCH_STARTS, accepted_fit, fit_all, fit_std, path_median,
+    DT_S, FIT_STD_BY_LR, MIN_LR, PLACE_MIN_LR, SEARCH_STARTS, chosen_fit, fit_all, fit_std, path_median,
 )
 
 RESULTS = Path(__file__).parent / "results"
 QUANTITIES = ("start_time_s", "duration_s", "start_freq_hz", "end_freq_hz")
-FINE_EDGES = (MIN_LR, 200.0, 300.0, 400.0, 600.0, 800.0, 1200.0, 1600.0, 2400.0, 3200.0, 6400.0)
+FINE_EDGES = (PLACE_MIN_LR, MIN_LR, 200.0, 300.0, 400.0, 600.0, 800.0, 1200.0, 1600.0, 2400.0, 3200.0, 6400.0)
 
 
 def band_table(lr: np.ndarray, errors: np.ndarray, stated: np.ndarray, edges: tuple[float, ...]) -> list[dict]:
@@ -101,7 +101,7 @@ def main() -> None:
     lab = batch.labels
     lr, errors, stated = [], [], []
     for i, k in keys:
-        fit = accepted_fit(local[i, k], searched.get((i, k)))
+        fit, _ = chosen_fit(local[i, k], searched.get((i, k)), found[i][k], offset)
         if fit is None:
             continue
         fit = path_median(batch.values[i], fit)
@@ -111,7 +111,7 @@ def main() -> None:
         stds = fit_std(2 * fit.gain)
         stated.append([stds[q] for q in QUANTITIES])
     lr_a, err_a, std_a = np.array(lr), np.array(errors), np.array(stated)
-    now_edges = tuple(max(lo, MIN_LR) for lo, _ in FIT_STD_BY_LR)
+    now_edges = tuple(max(lo, PLACE_MIN_LR) for lo, _ in FIT_STD_BY_LR)
     result = {
         "what": "errors of the signal fit's accepted refinements of the likeliest network answer, by the fit's "
         "likelihood-ratio statistic over 'no chirp'; 'within_*_stated_std': share of errors within the std "
@@ -121,7 +121,7 @@ def main() -> None:
         "fit_std_by_lr_now": [[lo, band] for lo, band in FIT_STD_BY_LR],
         "bands_now": band_table(lr_a, err_a, std_a, now_edges),
         "bands_fine": band_table(lr_a, err_a, std_a, FINE_EDGES),
-        "all": band_table(lr_a, err_a, std_a, (MIN_LR,)),
+        "all": band_table(lr_a, err_a, std_a, (PLACE_MIN_LR,)),
         "fit_columns": ["lr", *(f"error_{q}" for q in QUANTITIES)],
     }
     fits = [[round(v, 2), *(round(x, 4) for x in e)] for v, e in zip(lr, errors)]

@@ -13,8 +13,8 @@ from chirploc.evaluate import load_eval_data
 from chirploc.model import default_model_dir
 from chirploc.parallel import fit_pool
 from chirploc.refine_signal import (
-    FIT_PRESENCE, FIT_STD_BY_LR, TAPER, SignalFit, _frequency_at, cell_overlap, on_signal_grid, path_median,
-    refine_signal,
+    FIT_PRESENCE, FIT_STD_BY_LR, MIN_LR, PLACE_MIN_LR, SEARCH_MIN_LR, TAPER, SignalFit, _frequency_at, cell_overlap,
+    on_signal_grid, path_median, refine_signal,
 )
 from chirploc.synth import get_scene
 from chirploc.synth.signal import spectrogram_of_signal
@@ -123,6 +123,26 @@ def test_a_faint_chirp_found_only_by_the_search_replaces_an_answer_that_missed_i
     assert abs(new.start_freq_hz - lab.start_freq_hz[i, 0]) < 3.0
     assert abs(new.end_freq_hz - lab.end_freq_hz[i, 0]) < 3.0
     assert new.presence == FIT_PRESENCE > PRESENCE_THRESHOLD > est.presence
+
+
+def test_a_weak_fit_places_a_doubted_estimate_but_does_not_say_a_chirp_is_there():
+    """Scene 618 of seed 7: a short, faint linear sweep (2.7 s from 8.7 s, 18.5 -> 20.2 Hz) that the shipped
+    network doubts (presence 0.02) and places 4 s late and 20 Hz high. The search fits it at a statistic of
+    about 108: from PLACE_MIN_LR, so the estimate moves onto the sweep, but below SEARCH_MIN_LR, a level pure
+    noise reaches, so its presence stays the network's and the window still reads "no chirp"."""
+    batch = load_eval_data("signal", n=619, seed=7)
+    lab, i = batch.labels, 618
+    est = ChirpEstimate(start_time_s=13.04, duration_s=1.82, start_freq_hz=38.70, end_freq_hz=41.08, sweep="linear",
+                        presence=0.02, uncertainty=dict(start_time_s=9.4, duration_s=1.2, start_freq_hz=40.2, end_freq_hz=52.1))
+    (new,) = refine_signal(batch.values[i : i + 1], batch.times_s, batch.freqs_hz, [[est]])[0]
+    assert abs(new.start_time_s - lab.start_time_s[i, 0]) < 0.3
+    assert abs(new.start_freq_hz - lab.start_freq_hz[i, 0]) < 1.0
+    assert abs(new.end_freq_hz - lab.end_freq_hz[i, 0]) < 1.0
+    assert new.presence == est.presence < PRESENCE_THRESHOLD
+    assert PLACE_MIN_LR < min(MIN_LR, SEARCH_MIN_LR)
+    # with the placing threshold at the presence thresholds, the estimate stays where the network put it
+    (kept,) = refine_signal(batch.values[i : i + 1], batch.times_s, batch.freqs_hz, [[est]], place_lr=SEARCH_MIN_LR)[0]
+    assert kept == est
 
 
 @pytest.mark.parametrize("i, est", [
