@@ -113,7 +113,7 @@ def main() -> None:
     lr_a, err_a, std_a = np.array(lr), np.array(errors), np.array(stated)
     now_edges = tuple(max(lo, PLACE_MIN_LR) for lo, _ in FIT_STD_BY_LR)
     result = {
-        "what": "errors of the signal fit's accepted refinements of the likeliest network answer, by the fit's "
+        "what": "errors of the signal fit's refinements (accepted or placing) of the likeliest network answer, by the fit's "
         "likelihood-ratio statistic over 'no chirp'; 'within_*_stated_std': share of errors within the std "
         "FIT_STD_BY_LR states now",
         "model": str(args.model or "shipped"), "seed": args.seed, "windows": n,

@@ -139,6 +139,7 @@ def test_a_weak_fit_places_a_doubted_estimate_but_does_not_say_a_chirp_is_there(
     assert abs(new.start_freq_hz - lab.start_freq_hz[i, 0]) < 1.0
     assert abs(new.end_freq_hz - lab.end_freq_hz[i, 0]) < 1.0
     assert new.presence == est.presence < PRESENCE_THRESHOLD
+    assert new.uncertainty == {**est.uncertainty, **FIT_STD_BY_LR[0][1]}  # what such weak fits were measured to err by
     assert PLACE_MIN_LR < min(MIN_LR, SEARCH_MIN_LR)
     # with the placing threshold at the presence thresholds, the estimate stays where the network put it
     (kept,) = refine_signal(batch.values[i : i + 1], batch.times_s, batch.freqs_hz, [[est]], place_lr=SEARCH_MIN_LR)[0]

@@ -75,9 +75,9 @@ that noise reached there, not a bound on all it can reach: in 507 other chirp-fr
 2024) a fit was accepted in 4. An accepted fit is more often a chirp than not, so the estimate's
 presence is raised to `FIT_PRESENCE` (0.75) where the network's is lower.
 
-Placing (`placing_fit`). Below those thresholds a fit says no chirp is there, but where there is one
-it is more often the chirp than the network's answer is: short, faint sweeps that the network doubts
-it places seconds and tens of hertz off. So from `PLACE_MIN_LR` (90) a fit still moves the estimate,
+Placing (`placing_fit`). Below those thresholds a fit does not say that a chirp is there, but where
+there is one it is more often on it than the network's answer is: the network places short, faint
+sweeps that it doubts seconds and tens of hertz off. So from `PLACE_MIN_LR` (90) a fit still moves the estimate,
 if it is more probable than the estimate with the estimate's stated stds as a prior, and leaves its
 presence as it was.
 """
@@ -693,7 +693,8 @@ def refine_signal(
         local, found = fit_all(pool, values_db, estimates, keys, offset)
         chosen = {key: chosen_fit(local[key], found.get(key), estimates[key[0]][key[1]], offset, min_lr, place_lr)
                   for key in keys}
-        ends = {key: pool.submit(path_median, values_db[key[0]], fit) for key, (fit, _) in chosen.items() if fit is not None}
+        ends = {key: pool.submit(path_median, values_db[key[0]], fit)
+                for key, (fit, _) in chosen.items() if fit is not None}
         fits = {key: job.result() for key, job in ends.items()}
     out = [list(found_i) for found_i in estimates]
     for key, fit in fits.items():
