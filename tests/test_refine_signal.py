@@ -43,6 +43,12 @@ def _rough(batch, i: int, presence: float = 0.9) -> ChirpEstimate:
     )
 
 
+def _refined(batch, i: int, est: ChirpEstimate, **options) -> ChirpEstimate:
+    """`refine_signal` of scene i of `batch` holding the one estimate `est`."""
+    (new,) = refine_signal(batch.values[i : i + 1], batch.times_s, batch.freqs_hz, [[est]], **options)[0]
+    return new
+
+
 def test_on_signal_grid():
     scene = get_scene("signal")
     times, freqs = scene.times_s, scene.freqs_hz
@@ -103,7 +109,7 @@ def test_a_fit_from_a_ridge_beats_one_stuck_beside_the_chirp(benchmark_scenes):
     est = ChirpEstimate(start_time_s=5.38, duration_s=7.31, start_freq_hz=12.52, end_freq_hz=88.31, sweep="quadratic",
                         presence=0.99,  # the shipped network's answer, its stds
                         uncertainty=dict(start_time_s=0.81, duration_s=1.03, start_freq_hz=5.3, end_freq_hz=6.8))
-    (new,) = refine_signal(batch.values[i : i + 1], batch.times_s, batch.freqs_hz, [[est]])[0]
+    new = _refined(batch, i, est)
     assert abs(new.start_time_s - lab.start_time_s[i, 0]) < 0.3
     assert abs(new.start_freq_hz - lab.start_freq_hz[i, 0]) < 1.0
     assert abs(new.end_freq_hz - lab.end_freq_hz[i, 0]) < 10.0
@@ -118,7 +124,7 @@ def test_a_faint_chirp_found_only_by_the_search_replaces_an_answer_that_missed_i
     batch, lab, i = benchmark_scenes, benchmark_scenes.labels, 6
     est = ChirpEstimate(start_time_s=21.61, duration_s=5.70, start_freq_hz=62.80, end_freq_hz=82.38, sweep="hyperbolic",
                         presence=0.2, uncertainty=dict(start_time_s=5.0, duration_s=1.7, start_freq_hz=18.6, end_freq_hz=20.4))
-    (new,) = refine_signal(batch.values[i : i + 1], batch.times_s, batch.freqs_hz, [[est]])[0]
+    new = _refined(batch, i, est)
     assert abs(new.start_time_s - lab.start_time_s[i, 0]) < 1.0
     assert abs(new.start_freq_hz - lab.start_freq_hz[i, 0]) < 3.0
     assert abs(new.end_freq_hz - lab.end_freq_hz[i, 0]) < 3.0
@@ -134,7 +140,7 @@ def test_a_weak_fit_places_a_doubted_estimate_but_does_not_say_a_chirp_is_there(
     lab, i = batch.labels, 618
     est = ChirpEstimate(start_time_s=13.04, duration_s=1.82, start_freq_hz=38.70, end_freq_hz=41.08, sweep="linear",
                         presence=0.02, uncertainty=dict(start_time_s=9.4, duration_s=1.2, start_freq_hz=40.2, end_freq_hz=52.1))
-    (new,) = refine_signal(batch.values[i : i + 1], batch.times_s, batch.freqs_hz, [[est]])[0]
+    new = _refined(batch, i, est)
     assert abs(new.start_time_s - lab.start_time_s[i, 0]) < 0.3
     assert abs(new.start_freq_hz - lab.start_freq_hz[i, 0]) < 1.0
     assert abs(new.end_freq_hz - lab.end_freq_hz[i, 0]) < 1.0
@@ -142,7 +148,7 @@ def test_a_weak_fit_places_a_doubted_estimate_but_does_not_say_a_chirp_is_there(
     assert new.uncertainty == {**est.uncertainty, **FIT_STD_BY_LR[0][1]}  # what such weak fits were measured to err by
     assert PLACE_MIN_LR < min(MIN_LR, SEARCH_MIN_LR)
     # with the placing threshold at the presence thresholds, the estimate stays where the network put it
-    (kept,) = refine_signal(batch.values[i : i + 1], batch.times_s, batch.freqs_hz, [[est]], place_lr=SEARCH_MIN_LR)[0]
+    kept = _refined(batch, i, est, place_lr=SEARCH_MIN_LR)
     assert kept == est
 
 
@@ -157,7 +163,7 @@ def test_a_quadratic_sweep_is_found_by_its_own_law_from_another_laws_fit(benchma
     answers: the quadratic law's own fit stopped seconds late on the sweep's slow start, so the fit read a
     hyperbolic sweep 2.1 Hz off at its start, or an exponential one 3.7 s late; started again from the best law's fit, it finds them."""
     batch, lab = benchmark_scenes, benchmark_scenes.labels
-    (new,) = refine_signal(batch.values[i : i + 1], batch.times_s, batch.freqs_hz, [[est]])[0]
+    new = _refined(batch, i, est)
     assert new.sweep == "quadratic"
     assert abs(new.start_time_s - lab.start_time_s[i, 0]) < 0.3
     assert abs(new.start_freq_hz - lab.start_freq_hz[i, 0]) < 1.0
