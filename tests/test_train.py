@@ -65,7 +65,16 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path):
     meta = json.loads((run / "model" / "config.json").read_text())
     assert meta["steps"] == 40
     steps = [int(r["step"]) for r in val_rows(run)]
-    assert steps == sorted(steps) and max(steps) >= 39
+    assert steps == [19, 39]  # the first run's validation is still in the metrics, once
+    assert not (run / "logs" / "metrics_before_resume.csv").exists()
+
+
+def test_a_run_on_files_that_stops_within_one_pass_still_validates_and_writes_its_model(tmp_path):
+    files = get_scene("chirploc100k").generate(64, seed=1)  # 58 to train on: 7 batches of 8 a pass
+    model_dir = train(tiny_config(max_steps=3, batch_size=8), tmp_path / "run", files=files, progress=False)
+    meta = json.loads((model_dir / "config.json").read_text())
+    assert meta["steps"] == 3 and meta["best_val_loss"] is not None
+    assert [int(r["step"]) for r in val_rows(tmp_path / "run")] == [2]
 
 
 def test_resume_without_a_run_says_so(tmp_path):

@@ -10,6 +10,7 @@ torch's weights-only loader, never a general unpickle), `metrics.csv` under
 
 from __future__ import annotations
 
+import csv
 import math
 import sys
 import time
@@ -220,6 +221,62 @@ def _timm_pretrained(pretrained: str | None) -> str | None:
     return pretrained
 
 
+def file_validation_size(n: int, cfg: TrainConfig) -> int:
+    """How many of `n` training files are held out for validation: a tenth, at most `cfg.val_size`."""
+    return max(1, min(cfg.val_size, n // 10))
+
+
+def file_validation_interval(n: int, cfg: TrainConfig, world: int = 1) -> int | None:
+    """Validation steps on files: at each pass's end (None), or at `cfg.max_steps` when the run
+    stops before one pass ends (else it would end without a validation: no best model, no early stop)."""
+    n_train = -(-(n - file_validation_size(n, cfg)) // world)
+    per_pass = n_train // cfg.batch_size if n_train > cfg.batch_size else 1
+    return cfg.max_steps if 0 < cfg.max_steps < per_pass else None
+
+
+def _metric_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """(header, rows) of a metrics CSV; empty when there is none."""
+    if not path.is_file():
+        return [], []
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def stash_metrics(log_dir: Path) -> Path:
+    """Before a resume: the rows logged so far, kept in `metrics_before_resume.csv` (Lightning's CSV
+    logger deletes `metrics.csv` when it starts); a stash an interrupted resume left is kept too."""
+    stash = log_dir / "metrics_before_resume.csv"
+    header, rows = _metric_rows(stash)
+    new_header, new_rows = _metric_rows(log_dir / "metrics.csv")
+    if new_rows:
+        first = min(int(r["step"]) for r in new_rows)
+        rows = [r for r in rows if int(r["step"]) < first] + new_rows
+        header += [k for k in new_header if k not in header]
+    if rows:
+        _write_metric_rows(stash, header, rows)
+    return stash
+
+
+def merge_stashed_metrics(log_dir: Path) -> None:
+    """After a resume: `metrics.csv` holds the stashed rows before the resumed run's first step, then its own."""
+    stash = log_dir / "metrics_before_resume.csv"
+    old_header, old_rows = _metric_rows(stash)
+    header, rows = _metric_rows(log_dir / "metrics.csv")
+    if old_rows:
+        first = min((int(r["step"]) for r in rows), default=None)
+        kept = [r for r in old_rows if first is None or int(r["step"]) < first]
+        _write_metric_rows(log_dir / "metrics.csv", old_header + [k for k in header if k not in old_header], kept + rows)
+    stash.unlink(missing_ok=True)
+
+
+def _write_metric_rows(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 class ChirpLocData(L.LightningDataModule):
     def __init__(self, cfg: TrainConfig, files: SceneBatch | None = None) -> None:
         super().__init__()
@@ -231,7 +288,7 @@ class ChirpLocData(L.LightningDataModule):
             self.val_parts = validation_tensors(cfg.scenes, cfg.val_size, cfg.seed, cfg.model)
             return
         n = len(self.files)
-        n_val = max(1, min(cfg.val_size, n // 10))
+        n_val = file_validation_size(n, cfg)
         rng = np.random.default_rng(cfg.seed)
         order = rng.permutation(n)
         self.val_parts = [batch_to_tensors(self.files.select(np.sort(order[:n_val])), cfg.model)]
@@ -299,6 +356,8 @@ def train(
         raise ValueError(f"--out {out} already holds a run: pass --resume to continue it, or choose a new folder")
     if resume and not last.is_file():
         raise FileNotFoundError(f"--resume: {last} not found, so there is nothing to continue in {out}")
+    if resume:
+        stash_metrics(out / "logs")
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     module = ChirpLocModule(cfg.to_dict())
     trainable, total = count_parameters(module.net)
@@ -324,11 +383,13 @@ def train(
         precision=auto_precision(cfg.precision),  # type: ignore[arg-type]
         max_steps=cfg.max_steps,
         max_time={"minutes": cfg.max_minutes} if cfg.max_minutes else None,
-        val_check_interval=cfg.val_every_steps if files is None else None,
+        val_check_interval=cfg.val_every_steps if files is None else file_validation_interval(
+            len(files), cfg, world=(devices if isinstance(devices, int) else 1) * num_nodes),
         check_val_every_n_epoch=None if files is None else 1,
         callbacks=[
             best, periodic,
-            EarlyStopping(monitor="val_loss", mode="min", patience=cfg.early_stop_patience),
+            # not strict: a time cap can end a run before its first validation
+            EarlyStopping(monitor="val_loss", mode="min", patience=cfg.early_stop_patience, strict=False),
             LearningRateMonitor(logging_interval="step"),
             ScheduleToTimeCap(),
         ],
@@ -347,8 +408,12 @@ def train(
         ckpt_path=str(last) if resume else None,
         weights_only=True,
     )
+    if not last.is_file():  # a time cap ended the run before its first checkpoint
+        trainer.save_checkpoint(last)
     if trainer.global_rank != 0:
         return out / "model"
+    if resume:
+        merge_stashed_metrics(out / "logs")
     module.load_state_dict(_best_state(out))
     extra = {
         "trained_on": [m.__dict__ for m in cfg.scenes] if files is None else "files",
