@@ -125,12 +125,45 @@ def test_pretrained_weights_from_a_local_safetensors_file(tmp_path):
         ChirpLocNet(ModelConfig(**TINY), pretrained=tmp_path / "missing.safetensors")
 
 
+def test_bad_pretrained_weights_and_non_vit_backbones_give_one_line_errors(tmp_path):
+    import timm
+    from safetensors.torch import save_file
+
+    wider = timm.create_model("vit_small_patch16_224", pretrained=False, depth=1, num_classes=0)
+    save_file({k: v.contiguous() for k, v in wider.state_dict().items()}, str(tmp_path / "vit_s.safetensors"))
+    with pytest.raises(ModelError, match="do not fit backbone vit_tiny_patch16_224"):
+        ChirpLocNet(ModelConfig(**TINY), pretrained=tmp_path / "vit_s.safetensors")
+    truncated = tmp_path / "cut.safetensors"
+    truncated.write_bytes((tmp_path / "vit_s.safetensors").read_bytes()[:1000])
+    with pytest.raises(ModelError, match="corrupt or truncated"):
+        ChirpLocNet(ModelConfig(**TINY), pretrained=truncated)
+    np.save(tmp_path / "weights.npy", np.zeros(3))
+    with pytest.raises(ModelError, match="not a .safetensors file"):
+        ChirpLocNet(ModelConfig(**TINY), pretrained=tmp_path / "weights.npy")
+    for name in ("resnet18", "convit_tiny"):
+        with pytest.raises(ModelError, match=f"{name}.*(cannot be built as|is not) a Vision Transformer"):
+            ChirpLocNet(ModelConfig(backbone=name, img_size=64))
+    with pytest.raises(ModelError, match="unknown backbone") as err:
+        ChirpLocNet(ModelConfig(backbone="convit_enormous"))
+    suggested = str(err.value).split("such as ")[1].split(", ")
+    assert suggested and all(name.startswith("vit_") for name in suggested)
+
+
 def test_hub_name_offline_fails_at_once_with_advice(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     start = time.perf_counter()
     with pytest.raises(ModelError, match="local .safetensors"):
         ChirpLocNet(ModelConfig(**TINY), pretrained="vit_tiny_patch16_224.augreg_in21k")
     assert time.perf_counter() - start < 60
+
+
+def test_hub_name_fails_at_once_where_the_hub_is_unreachable(monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "https://hub.invalid")  # never resolves
+    start = time.perf_counter()
+    with pytest.raises(ModelError, match="not reachable"):
+        ChirpLocNet(ModelConfig(**TINY), pretrained="vit_tiny_patch16_224.augreg_in21k")
+    assert time.perf_counter() - start < 10
 
 
 def test_shipped_model_loads_offline_and_is_small():

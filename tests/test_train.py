@@ -82,6 +82,33 @@ def test_resume_without_a_run_says_so(tmp_path):
         train(tiny_config(), tmp_path / "none", resume=True, progress=False)
 
 
+def test_resume_refuses_a_corrupt_checkpoint_and_another_network_in_one_line(trained, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained, run)
+    with pytest.raises(ValueError, match="trained another network \\(depth 2 vs 1"):
+        train(tiny_config(model=ModelConfig(**{**TINY_MODEL.__dict__, "depth": 1})), run, resume=True, progress=False)
+    last = run / "checkpoints" / "last.ckpt"
+    last.write_bytes(last.read_bytes()[:5000])
+    with pytest.raises(ValueError, match="last.ckpt is corrupt or truncated"):
+        train(tiny_config(max_steps=200), run, resume=True, progress=False)
+
+
+def test_pretrained_chirploc_model_loads_from_its_folder_or_its_weights_file_and_must_fit(trained):
+    import torch
+
+    from chirploc.model import ModelError, load_net
+    from chirploc.train import ChirpLocModule
+
+    base, _ = load_net(trained / "model")
+    for source in (trained / "model", trained / "model" / "model.safetensors"):
+        module = ChirpLocModule(tiny_config(pretrained=str(source)).to_dict())
+        assert torch.equal(module.net.head[1].weight, base.head[1].weight)
+    with pytest.raises(ModelError, match="other settings than these options make \\(depth 2 vs 1"):
+        ChirpLocModule(tiny_config(model=ModelConfig(**{**TINY_MODEL.__dict__, "depth": 1}), pretrained=str(trained / "model")).to_dict())
+
+
 def test_lora_finetune_writes_a_small_adapter_that_loads_onto_its_base(trained, tmp_path):
     from chirploc.train import finetune
 

@@ -177,7 +177,7 @@ def finetune(
     lora_target: LoraTargets = None,
     val_every: Annotated[Optional[int], Opt(help="Validate every this many steps.")] = None,
 ) -> None:
-    """Adapt a trained model to a new domain: writes only a LoRA adapter (peft format) by default."""
+    """Adapt a trained model to a new domain: writes a LoRA adapter (peft format, OUT/adapter) by default."""
     from chirploc.train import finetune as run_finetune
 
     if scene is None and data is None:

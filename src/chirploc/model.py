@@ -120,34 +120,103 @@ def create_backbone(config: ModelConfig, pretrained: str | Path | None = None) -
     return backbone
 
 
+def chirploc_folder(pretrained: str | Path | None) -> Path | None:
+    """The chirploc model folder `pretrained` names: the folder itself, or its weights file (which
+    holds the whole network, so it loads as its folder does); None for anything else."""
+    if pretrained is None:
+        return None
+    path = Path(pretrained)
+    if path.name == WEIGHTS_FILE and (path.parent / CONFIG_FILE).is_file():
+        return path.parent
+    return path if (path / CONFIG_FILE).is_file() else None
+
+
+def hub_reachable(timeout_s: float = 3.0) -> bool:
+    """Whether the Hugging Face hub (HF_ENDPOINT, else huggingface.co) answers a connection within
+    `timeout_s`: offline, its client would retry for about a minute before failing."""
+    import os
+    import socket
+    from urllib.parse import urlparse
+
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0"):
+        return False
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
+    try:
+        socket.create_connection((host, 443), timeout=timeout_s).close()
+    except OSError:
+        return False
+    return True
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+
+
 def _timm_backbone(config: ModelConfig, pretrained: str | Path | None) -> nn.Module:
     import timm
+    from timm.models.vision_transformer import VisionTransformer
 
     if config.stem not in STEMS:
         raise ModelError(f"unknown stem {config.stem!r}: choose one of {', '.join(STEMS)}")
     if not timm.is_model(config.backbone):
-        close = timm.list_models(f"*{config.backbone.split('_')[0]}*")[:6]
+        piece = config.backbone.split("_")[0]
+        close = [m for m in timm.list_models(f"*{piece}*") if m.startswith("vit_")][:6]
         raise ModelError(
-            f"unknown backbone {config.backbone!r}: use a timm model name such as "
-            f"{', '.join(close) or 'vit_tiny_patch16_224'}"
+            f"unknown backbone {config.backbone!r}: use a timm Vision Transformer such as "
+            f"{', '.join(close) or 'vit_tiny_patch16_224, vit_small_patch16_224, vit_base_patch16_224'}"
         )
     kwargs = config.timm_kwargs()
-    if pretrained is None:
-        return timm.create_model(config.backbone, pretrained=False, **kwargs)
-    path = Path(pretrained)
-    if path.suffix == ".safetensors" or path.exists():
-        if not path.is_file():
-            raise ModelError(f"pretrained weights {path} not found: pass an existing .safetensors file")
-        return timm.create_model(
-            config.backbone, pretrained=True, pretrained_cfg_overlay={"file": str(path)}, **kwargs
-        )
+    path = Path(pretrained) if pretrained is not None else None
+    if path is not None and (path.suffix == ".safetensors" or path.exists()):
+        _check_weights_file(path)
+        try:
+            backbone = timm.create_model(config.backbone, pretrained=True, pretrained_cfg_overlay={"file": str(path)}, **kwargs)
+        except RuntimeError as err:  # timm's load_state_dict: missing, unexpected or mis-shaped tensors
+            raise ModelError(
+                f"pretrained weights {path} do not fit backbone {config.backbone} ({_first_line(err)}): "
+                "pass weights of that architecture, or the --backbone they were made for"
+            ) from err
+    elif pretrained is not None:
+        if not hub_reachable():
+            raise ModelError(
+                f"could not fetch pretrained weights {pretrained!r}: the Hugging Face hub is not reachable from here; "
+                "download them elsewhere and pass the local .safetensors file instead"
+            )
+        try:
+            backbone = timm.create_model(str(pretrained), pretrained=True, **kwargs)
+        except Exception as err:  # the hub is unreachable or the name is wrong
+            raise ModelError(
+                f"could not fetch pretrained weights {pretrained!r} from the hub ({type(err).__name__}); "
+                "offline, download them elsewhere and pass the local .safetensors file instead"
+            ) from err
+    else:
+        try:
+            backbone = timm.create_model(config.backbone, pretrained=False, **kwargs)
+        except (TypeError, ValueError, RuntimeError, AssertionError) as err:
+            raise ModelError(
+                f"backbone {config.backbone!r} cannot be built as a Vision Transformer of these options "
+                f"({_first_line(err)}): use a timm ViT such as vit_tiny_patch16_224"
+            ) from err
+    if not isinstance(backbone, VisionTransformer):  # the heads read its patch grid and token features
+        raise ModelError(f"backbone {config.backbone!r} is not a Vision Transformer: use a timm ViT such as vit_tiny_patch16_224")
+    return backbone
+
+
+def _check_weights_file(path: Path) -> None:
+    """A clear error unless `path` is a readable safetensors file of backbone weights."""
+    from safetensors import SafetensorError, safe_open
+
+    if not path.is_file():
+        raise ModelError(f"pretrained weights {path} not found: pass an existing .safetensors file or a chirploc model folder")
+    if path.suffix != ".safetensors":
+        raise ModelError(f"pretrained weights {path} are not a .safetensors file: pass one, a chirploc model folder or a hub name")
     try:
-        return timm.create_model(str(pretrained), pretrained=True, **kwargs)
-    except Exception as err:  # the hub is unreachable or the name is wrong
-        raise ModelError(
-            f"could not fetch pretrained weights {pretrained!r} from the hub ({type(err).__name__}); "
-            "offline, download them elsewhere and pass the local .safetensors file instead"
-        ) from err
+        with safe_open(str(path), "pt") as f:
+            keys = list(f.keys())
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ModelError(f"pretrained weights {path} are corrupt or truncated ({_first_line(err)}): download or write them again") from err
+    if any(k.startswith("backbone.") for k in keys):
+        raise ModelError(f"{path} holds a whole chirploc network: pass its model folder (with its {CONFIG_FILE})")
 
 
 class ChirpLocNet(nn.Module):

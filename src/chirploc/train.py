@@ -14,6 +14,8 @@ import csv
 import math
 import sys
 import time
+import warnings
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -25,7 +27,9 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, IterableDataset
 
 from chirploc.encoding import encode_targets, spans, to_images
-from chirploc.model import ChirpLocNet, LoraSettings, ModelConfig, ModelError, count_parameters, load_net, lora_wrap, save_model
+from chirploc.model import (
+    ChirpLocNet, LoraSettings, ModelConfig, ModelError, chirploc_folder, count_parameters, load_net, lora_wrap, save_model,
+)
 from chirploc.presets import SceneMix, TrainConfig
 from chirploc.synth import BLOCK, get_scene
 from chirploc.synth.stream import process_shard
@@ -118,6 +122,28 @@ def chirp_loss(outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor])
     return {"loss": total, "l1": l1, "nll": nll, "sweep_ce": ce, "presence_bce": bce}
 
 
+def _config_difference(a: ModelConfig, b: ModelConfig) -> str:
+    """The architecture settings in which two model configs differ, as 'name a vs b' ('' if none)."""
+    da, db = asdict(a), asdict(b)
+    return ", ".join(f"{k} {da[k]} vs {db[k]}" for k in da if da[k] != db[k] and k != "drop_path")
+
+
+def _check_resumable(last: Path, cfg: TrainConfig) -> None:
+    """A one-line error unless `last` is a readable checkpoint of the network `cfg` builds."""
+    try:
+        saved = torch.load(last, map_location="cpu", weights_only=True).get("hyper_parameters", {})
+    except Exception as err:  # a truncated zip, or not a checkpoint at all
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise ValueError(f"--resume: {last} is corrupt or truncated ({reason}): start the run again in a new folder") from err
+    model = saved.get("config", {}).get("model")
+    difference = _config_difference(ModelConfig.from_dict(model), cfg.model) if model else ""
+    if difference:
+        raise ValueError(
+            f"--resume: the run in {last.parent.parent} trained another network ({difference}): "
+            "resume with the options (--preset and model settings) it was started with"
+        )
+
+
 class ChirpLocModule(L.LightningModule):
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__()
@@ -130,9 +156,16 @@ class ChirpLocModule(L.LightningModule):
                 "pass --stem patch, or train the whole network (no LoRA options)"
             )
         net = ChirpLocNet(self.cfg.model, pretrained=timm_weights)
-        if self.cfg.pretrained and Path(self.cfg.pretrained, "config.json").is_file():
-            base, _ = load_net(self.cfg.pretrained)
-            net.load_state_dict(base.state_dict())
+        base_dir = chirploc_folder(self.cfg.pretrained)
+        if base_dir is not None:
+            base, _ = load_net(base_dir)
+            try:
+                net.load_state_dict(base.state_dict())
+            except RuntimeError as err:
+                raise ModelError(
+                    f"--pretrained {base_dir} is a network of other settings than these options make "
+                    f"({_config_difference(base.config, self.cfg.model)}): pass its settings, or another base"
+                ) from err
         self.net = lora_wrap(net, self.cfg.lora) if self.cfg.lora else net
         #: the step at which the cosine schedule ends; `ScheduleToTimeCap` moves it under a time cap
         self.schedule_steps = self.cfg.max_steps
@@ -215,10 +248,8 @@ class ScheduleToTimeCap(L.Callback):
 
 
 def _timm_pretrained(pretrained: str | None) -> str | None:
-    """What timm should load: a .safetensors file or a hub name (a chirploc folder loads after)."""
-    if pretrained is None or Path(pretrained, "config.json").is_file():
-        return None
-    return pretrained
+    """What timm should load: a .safetensors file or a hub name (a chirploc model loads after)."""
+    return None if chirploc_folder(pretrained) is not None else pretrained
 
 
 def file_validation_size(n: int, cfg: TrainConfig) -> int:
@@ -357,6 +388,7 @@ def train(
     if resume and not last.is_file():
         raise FileNotFoundError(f"--resume: {last} not found, so there is nothing to continue in {out}")
     if resume:
+        _check_resumable(last, cfg)
         stash_metrics(out / "logs")
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     module = ChirpLocModule(cfg.to_dict())
@@ -402,12 +434,15 @@ def train(
     )
     start = time.perf_counter()
     data = ChirpLocData(cfg, files)
-    trainer.fit(
-        module,
-        datamodule=data,
-        ckpt_path=str(last) if resume else None,
-        weights_only=True,
-    )
+    with warnings.catch_warnings():
+        # on --resume the earlier rows are kept (`stash_metrics`), whatever Lightning's logger says
+        warnings.filterwarnings("ignore", message="Experiment logs directory .* will be deleted")
+        trainer.fit(
+            module,
+            datamodule=data,
+            ckpt_path=str(last) if resume else None,
+            weights_only=True,
+        )
     if not last.is_file():  # a time cap ended the run before its first checkpoint
         trainer.save_checkpoint(last)
     if trainer.global_rank != 0:
