@@ -4,7 +4,8 @@
 
 The calibration behind `chirploc.refine_signal.FIT_STD_BY_LR`, the uncertainty (a std per
 quantity) a refined estimate states. Signal-scene windows with one chirp each are read by the
-network (the shipped model unless --model) and refitted as `refine_signal` refits them
+network (the shipped model unless --model), their sweep laws taken from their ridges as `predict`
+takes them, and refitted as `refine_signal` refits them
 (`fit_all`, `chosen_fit`, `path_median`); for each fit that moves a window's likeliest answer, its
 likelihood-ratio statistic over "no chirp" (2 * gain) and its errors against the truth.
 Per band of the statistic: the RMS error of each quantity (what a band states as its std),
@@ -28,7 +29,7 @@ from tqdm import tqdm
 
 from chirploc.evaluate import load_eval_data
 from chirploc.parallel import fit_pool
-from chirploc.predict import NETWORK_ONLY, load_model
+from chirploc.predict import load_model
 from chirploc.refine_signal import (
     DT_S, FIT_STD_BY_LR, MIN_LR, PLACE_MIN_LR, SEARCH_STARTS, chosen_fit, fit_all, fit_std, path_median,
 )
@@ -84,7 +85,7 @@ def main() -> None:
     n = 40 if args.fast else args.n
 
     batch = load_eval_data("signal", n=n, seed=args.seed)
-    found = load_model(args.model).predict_spectrograms([batch.spectrogram(i) for i in range(n)], **NETWORK_ONLY)
+    found = load_model(args.model).predict_spectrograms([batch.spectrogram(i) for i in range(n)], refine=False)
     offset = float(batch.times_s[0]) - DT_S / 2  # as refine_signal places the local time axis
     # each window's likeliest answer (refine_signal refines it whatever its presence)
     keys = [(i, max(range(len(f)), key=lambda k: f[k].presence)) for i, f in enumerate(found) if f]

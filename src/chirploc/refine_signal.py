@@ -124,7 +124,9 @@ _M = np.where(_M > N_SAMPLES - 1, 2 * (N_SAMPLES - 1) - _M, _M)  # mirror reflec
 #: "no chirp" (2 * gain): (lowest statistic of the band, std). The refined estimate's uncertainty
 #: is its band's std. From `python benchmarks/bench_fit_std.py --n 1000` (1,000 signal scenes of
 #: seed 7, 985 fits accepted; the band below MIN_LR, of fits that only place an answer, from the 8 such
-#: fits of 996 in its run of 2026-12-03, whose other bands came out within 0.1 s and 1.5 Hz of these).
+#: fits of 996 in its run of 2026-12-03, whose other bands came out within 0.1 s and 1.5 Hz of these;
+#: run again with the network's answers given their ridges' sweep laws, as `predict` gives them: within
+#: 0.04 s and 1.4 Hz).
 #: The errors are heavy-tailed (a few fits end on the wrong end of a faint
 #: sweep; the strongest band's start-time std is one exponential sweep's start, read 2.2 s early in
 #: the lowest rows): 76-97 % of them lie within one std per band, and 68 % within a fifth to seven
