@@ -125,6 +125,21 @@ def test_lora_finetune_writes_a_small_adapter_that_loads_onto_its_base(trained, 
     # the network's own answers: the fit can snap both to the same bins and the same presence
     assert adapted.predict_spectrograms([spec], **NETWORK_ONLY)[0] != base.predict_spectrograms([spec], **NETWORK_ONLY)[0]
 
+    import shutil
+
+    from chirploc.model import ModelError
+
+    moved = tmp_path / "moved"
+    shutil.copytree(adapter, moved)
+    config = json.loads((moved / "adapter_config.json").read_text())
+    (moved / "adapter_config.json").write_text(json.dumps({**config, "base_model_name_or_path": str(tmp_path / "gone")}))
+    with pytest.raises(ModelError, match="its base model .*gone .*is not there"):
+        load_model(moved)
+    weights = adapter / "adapter_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(ModelError, match="corrupt or truncated"):
+        load_model(adapter)
+
 
 def test_lora_on_hub_weights_refuses_a_stem_those_weights_lack(tmp_path):
     from chirploc.model import LoraSettings, ModelError

@@ -183,11 +183,27 @@ def load_model(path: str | Path | None = None) -> ChirpLocModel:
 
 def _load_adapter(folder: Path) -> ChirpLocModel:
     from peft import PeftModel
+    from safetensors import SafetensorError, safe_open
 
-    adapter_meta = json.loads((folder / ADAPTER_CONFIG).read_text())
+    try:
+        adapter_meta = json.loads((folder / ADAPTER_CONFIG).read_text())
+    except json.JSONDecodeError as err:
+        raise ModelError(f"{folder / ADAPTER_CONFIG} is not valid JSON ({err.msg}): the adapter is corrupt; fine-tune it again") from err
+    weights = folder / "adapter_model.safetensors"
+    try:
+        with safe_open(str(weights), "pt"):
+            pass
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ModelError(f"{weights} is missing, corrupt or truncated ({err}): fine-tune the adapter again") from err
     base_name = adapter_meta.get("base_model_name_or_path") or DEFAULT_MODEL_NAME
     # a base named by a relative path lives beside the adapter
-    base = load_model(base_name if base_name == DEFAULT_MODEL_NAME else folder / base_name)
+    base_dir = base_name if base_name == DEFAULT_MODEL_NAME else folder / base_name
+    if base_name != DEFAULT_MODEL_NAME and not Path(base_dir).is_dir():
+        raise ModelError(
+            f"adapter {folder}: its base model {base_dir} (base_model_name_or_path in its {ADAPTER_CONFIG}) is not there: "
+            "put the base back, or set that field to where it is now"
+        )
+    base = load_model(base_dir)
     try:
         merged = PeftModel.from_pretrained(base.net, str(folder)).merge_and_unload()
     except Exception as err:

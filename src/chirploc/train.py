@@ -494,7 +494,7 @@ def finetune(
     peft_config = module.net.peft_config["default"]
     peft_config.base_model_name_or_path = "default" if str(base) == "default" else str(base_dir.resolve())
     adapter = Path(out) / "adapter"
-    module.net.save_pretrained(str(adapter))
+    module.net.save_pretrained(str(adapter), save_embedding_layers=False)  # no hub lookup of the base: ours has no vocabulary
     (adapter / "README.md").unlink(missing_ok=True)
     return adapter
 
