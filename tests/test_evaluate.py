@@ -205,6 +205,10 @@ def test_bad_data_and_bad_model_give_one_line_errors(tmp_path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="neither a shard set nor a ChirpLoc100K folder"):
         load_eval_data(str(tmp_path / "empty"))
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "spectrogram_1.png").write_bytes(b"")
+    with pytest.raises(ValueError, match="spectrogram_\\*.png but no labels.csv"):
+        load_eval_data(str(tmp_path / "images"))
 
     proc = run_cli("--method", "ridge", "--data", "no-such-data", "--out", str(tmp_path / "r"))
     assert proc.returncode != 0

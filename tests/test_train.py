@@ -105,6 +105,10 @@ def test_pretrained_chirploc_model_loads_from_its_folder_or_its_weights_file_and
     for source in (trained / "model", trained / "model" / "model.safetensors"):
         module = ChirpLocModule(tiny_config(pretrained=str(source)).to_dict())
         assert torch.equal(module.net.head[1].weight, base.head[1].weight)
+    from chirploc.model import LoraSettings
+
+    with pytest.warns(UserWarning, match="LoRA on a backbone with random weights"):
+        ChirpLocModule(tiny_config(lora=LoraSettings(r=4)).to_dict())
     with pytest.raises(ModelError, match="other settings than these options make \\(depth 2 vs 1"):
         ChirpLocModule(tiny_config(model=ModelConfig(**{**TINY_MODEL.__dict__, "depth": 1}), pretrained=str(trained / "model")).to_dict())
 

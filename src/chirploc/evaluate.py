@@ -119,6 +119,9 @@ def load_eval_data(data: str, n: int = 2000, seed: int = 12345) -> SceneBatch:
             raise ValueError(f"--data {text!r}: {err}") from None
         return scene.generate(n, seed=seed)
     if path.is_dir():
+        if any(path.glob("spectrogram_*.png")) and not (path / "labels.csv").is_file():
+            raise ValueError(f"--data {text}: the folder has spectrogram_*.png but no labels.csv: add the labels file "
+                             "(ChirpLoc100K's columns) beside the images")
         raise ValueError(f"--data {text}: the folder is neither a shard set nor a ChirpLoc100K folder; {_accepted(SCENES)}")
     if path.exists():
         raise ValueError(f"--data {text} is a file, not a data set: {_accepted(SCENES)}")

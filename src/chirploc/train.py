@@ -166,6 +166,9 @@ class ChirpLocModule(L.LightningModule):
                     f"--pretrained {base_dir} is a network of other settings than these options make "
                     f"({_config_difference(base.config, self.cfg.model)}): pass its settings, or another base"
                 ) from err
+        if self.cfg.lora and not self.cfg.pretrained:
+            warnings.warn("LoRA on a backbone with random weights trains adapters on random features: pass --pretrained "
+                          "(a chirploc model, weights file or hub name), or train the whole network (no LoRA options)")
         self.net = lora_wrap(net, self.cfg.lora) if self.cfg.lora else net
         #: the step at which the cosine schedule ends; `ScheduleToTimeCap` moves it under a time cap
         self.schedule_steps = self.cfg.max_steps
