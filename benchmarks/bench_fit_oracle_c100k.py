@@ -57,13 +57,14 @@ def main() -> None:
         from_truth = fit_scene(batch.values[i], true_integers)
         best = fit if fit.gain >= from_truth.gain else from_truth
         weak[i] = located_probability(best.z) < 1.0
-        for name, chosen in (("fit", fit), ("best", best)):
-            centres, _ = hedged_centres(chosen)
-            answers[name][i] = [centres[q] for q in QUANTITIES]
-        at = hedged_centres(fit)[0]
+        centres = {name: hedged_centres(chosen)[0] for name, chosen in (("fit", fit), ("best", best))}
+        for name, at in centres.items():
+            answers[name][i] = [at[q] for q in QUANTITIES]
+        at = centres["fit"]
         if fit.gain > from_truth.gain and (abs(at["start_time_s"] - truth[i, 0]) > LOCATED_S or abs(at["start_freq_hz"] - truth[i, 1]) > LOCATED_HZ):
             outscored.append(dict(scene=i, fit_z=fit.z, truth_climb_z=from_truth.z, duration_s=float(lab.duration_s[i, 0])))
     seconds = time.perf_counter() - started
+    squared = (answers["best"] - truth) ** 2
     result = {
         "what": "ChirpLoc100K: the fit from the network's answer ('fit', as predict answers) and the better scoring of it and a "
         "climb from the true chirp's integers ('best': the likelihood's maximum), both hedged as predict hedges; "
@@ -73,8 +74,7 @@ def main() -> None:
         "noise_outscores_chirp": outscored,
         "weak_best_ridge": {
             "scenes": int(weak.sum()),
-            "share_of_squared_error_of_best": {q: float(((answers["best"][:, c] - truth[:, c]) ** 2)[weak].sum()
-                                                        / max(((answers["best"][:, c] - truth[:, c]) ** 2).sum(), 1e-300))
+            "share_of_squared_error_of_best": {q: float(squared[weak, c].sum() / max(squared[:, c].sum(), 1e-300))
                                                for c, q in enumerate(QUANTITIES)},
             "metrics_of_best_without_them": {q: regression_metrics(truth[~weak, c], answers["best"][~weak, c])
                                              for c, q in enumerate(QUANTITIES)},

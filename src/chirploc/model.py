@@ -148,7 +148,8 @@ def hub_reachable(timeout_s: float = 3.0) -> bool:
     return True
 
 
-def _first_line(err: BaseException) -> str:
+def first_line(err: BaseException) -> str:
+    """The first line of an error's message (at most 200 characters), for one-line errors that wrap it."""
     return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
 
 
@@ -173,7 +174,7 @@ def _timm_backbone(config: ModelConfig, pretrained: str | Path | None) -> nn.Mod
             backbone = timm.create_model(config.backbone, pretrained=True, pretrained_cfg_overlay={"file": str(path)}, **kwargs)
         except RuntimeError as err:  # timm's load_state_dict: missing, unexpected or mis-shaped tensors
             raise ModelError(
-                f"pretrained weights {path} do not fit backbone {config.backbone} ({_first_line(err)}): "
+                f"pretrained weights {path} do not fit backbone {config.backbone} ({first_line(err)}): "
                 "pass weights of that architecture, or the --backbone they were made for"
             ) from err
     elif pretrained is not None:
@@ -195,7 +196,7 @@ def _timm_backbone(config: ModelConfig, pretrained: str | Path | None) -> nn.Mod
         except (TypeError, ValueError, RuntimeError, AssertionError) as err:
             raise ModelError(
                 f"backbone {config.backbone!r} cannot be built as a Vision Transformer of these options "
-                f"({_first_line(err)}): use a timm ViT such as vit_tiny_patch16_224"
+                f"({first_line(err)}): use a timm ViT such as vit_tiny_patch16_224"
             ) from err
     if not isinstance(backbone, VisionTransformer):  # the heads read its patch grid and token features
         raise ModelError(f"backbone {config.backbone!r} is not a Vision Transformer: use a timm ViT such as vit_tiny_patch16_224")
@@ -214,7 +215,7 @@ def _check_weights_file(path: Path) -> None:
         with safe_open(str(path), "pt") as f:
             keys = list(f.keys())
     except (SafetensorError, OSError, ValueError) as err:
-        raise ModelError(f"pretrained weights {path} are corrupt or truncated ({_first_line(err)}): download or write them again") from err
+        raise ModelError(f"pretrained weights {path} are corrupt or truncated ({first_line(err)}): download or write them again") from err
     if any(k.startswith("backbone.") for k in keys):
         raise ModelError(f"{path} holds a whole chirploc network: pass its model folder (with its {CONFIG_FILE})")
 

@@ -28,7 +28,8 @@ from torch.utils.data import DataLoader, IterableDataset
 
 from chirploc.encoding import encode_targets, spans, to_images
 from chirploc.model import (
-    ChirpLocNet, LoraSettings, ModelConfig, ModelError, chirploc_folder, count_parameters, load_net, lora_wrap, save_model,
+    ChirpLocNet, LoraSettings, ModelConfig, ModelError, chirploc_folder, count_parameters, first_line, load_net, lora_wrap,
+    save_model,
 )
 from chirploc.presets import SceneMix, TrainConfig
 from chirploc.synth import BLOCK, get_scene
@@ -133,8 +134,7 @@ def _check_resumable(last: Path, cfg: TrainConfig) -> None:
     try:
         saved = torch.load(last, map_location="cpu", weights_only=True).get("hyper_parameters", {})
     except Exception as err:  # a truncated zip, or not a checkpoint at all
-        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
-        raise ValueError(f"--resume: {last} is corrupt or truncated ({reason}): start the run again in a new folder") from err
+        raise ValueError(f"--resume: {last} is corrupt or truncated ({first_line(err)}): start the run again in a new folder") from err
     model = saved.get("config", {}).get("model")
     difference = _config_difference(ModelConfig.from_dict(model), cfg.model) if model else ""
     if difference:
@@ -277,30 +277,30 @@ def _metric_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         return list(reader.fieldnames or []), list(reader)
 
 
-def stash_metrics(log_dir: Path) -> Path:
+def _joined(old: tuple[list[str], list[dict[str, str]]], new: tuple[list[str], list[dict[str, str]]]
+            ) -> tuple[list[str], list[dict[str, str]]]:
+    """(header, rows) of metrics `old` before the first step of `new` (later ones were logged again), then `new`'s."""
+    (old_header, old_rows), (new_header, new_rows) = old, new
+    first = min((int(r["step"]) for r in new_rows), default=None)
+    rows = [r for r in old_rows if first is None or int(r["step"]) < first] + new_rows
+    return old_header + [k for k in new_header if k not in old_header], rows
+
+
+def stash_metrics(log_dir: Path) -> None:
     """Before a resume: the rows logged so far, kept in `metrics_before_resume.csv` (Lightning's CSV
-    logger deletes `metrics.csv` when it starts); a stash an interrupted resume left is kept too."""
+    logger deletes `metrics.csv` when it starts), after any that an interrupted resume left there."""
     stash = log_dir / "metrics_before_resume.csv"
-    header, rows = _metric_rows(stash)
-    new_header, new_rows = _metric_rows(log_dir / "metrics.csv")
-    if new_rows:
-        first = min(int(r["step"]) for r in new_rows)
-        rows = [r for r in rows if int(r["step"]) < first] + new_rows
-        header += [k for k in new_header if k not in header]
+    header, rows = _joined(_metric_rows(stash), _metric_rows(log_dir / "metrics.csv"))
     if rows:
         _write_metric_rows(stash, header, rows)
-    return stash
 
 
 def merge_stashed_metrics(log_dir: Path) -> None:
     """After a resume: `metrics.csv` holds the stashed rows before the resumed run's first step, then its own."""
     stash = log_dir / "metrics_before_resume.csv"
-    old_header, old_rows = _metric_rows(stash)
-    header, rows = _metric_rows(log_dir / "metrics.csv")
-    if old_rows:
-        first = min((int(r["step"]) for r in rows), default=None)
-        kept = [r for r in old_rows if first is None or int(r["step"]) < first]
-        _write_metric_rows(log_dir / "metrics.csv", old_header + [k for k in header if k not in old_header], kept + rows)
+    header, rows = _joined(_metric_rows(stash), _metric_rows(log_dir / "metrics.csv"))
+    if rows:
+        _write_metric_rows(log_dir / "metrics.csv", header, rows)
     stash.unlink(missing_ok=True)
 
 
