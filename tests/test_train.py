@@ -77,6 +77,38 @@ def test_a_run_on_files_that_stops_within_one_pass_still_validates_and_writes_it
     assert [int(r["step"]) for r in val_rows(tmp_path / "run")] == [2]
 
 
+def test_checkpoints_are_safetensors_with_their_structure_as_json_and_round_trip(tmp_path):
+    import math
+
+    import torch
+    from safetensors import safe_open
+
+    from chirploc.checkpoints import METADATA_KEY, CheckpointError, read_checkpoint, write_checkpoint
+
+    state = {
+        "state_dict": {"w": torch.randn(3, 2), "half": torch.ones(2, dtype=torch.bfloat16)},
+        "optimizer_states": [{"state": {0: {"step": torch.tensor(5.0)}}, "param_groups": [{"betas": (0.9, 0.999), "params": [0]}]}],
+        "callbacks": {"EarlyStopping{'monitor': 'val_loss'}": {"best_score": torch.tensor(1.5), "wait_count": 2}},
+        "lr_schedulers": [{"best": math.inf, "last_epoch": 7, "mode": None}],
+        "epoch": 1,
+    }
+    path = tmp_path / "last.ckpt"
+    write_checkpoint(state, path)
+    with safe_open(str(path), "pt") as f:  # a plain safetensors file: its structure is JSON in the metadata
+        assert "param_groups" in f.metadata()[METADATA_KEY]
+    back = read_checkpoint(path)
+    assert torch.equal(back["state_dict"]["w"], state["state_dict"]["w"]) and back["state_dict"]["half"].dtype == torch.bfloat16
+    assert back["optimizer_states"][0]["state"][0]["step"].item() == 5.0  # int keys come back as ints
+    assert back["optimizer_states"][0]["param_groups"][0]["betas"] == (0.9, 0.999)  # and tuples as tuples
+    assert back["lr_schedulers"][0] == {"best": math.inf, "last_epoch": 7, "mode": None}
+    assert back["callbacks"]["EarlyStopping{'monitor': 'val_loss'}"]["wait_count"] == 2
+    torch.save({"a": 1}, tmp_path / "pickled.ckpt")
+    with pytest.raises(CheckpointError, match="pickled.ckpt is not a readable chirploc checkpoint"):
+        read_checkpoint(tmp_path / "pickled.ckpt")
+    with pytest.raises(CheckpointError, match="object"):
+        write_checkpoint({"x": object()}, tmp_path / "bad.ckpt")
+
+
 def test_resume_without_a_run_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing to continue"):
         train(tiny_config(), tmp_path / "none", resume=True, progress=False)
@@ -91,7 +123,7 @@ def test_resume_refuses_a_corrupt_checkpoint_and_another_network_in_one_line(tra
         train(tiny_config(model=ModelConfig(**{**TINY_MODEL.__dict__, "depth": 1})), run, resume=True, progress=False)
     last = run / "checkpoints" / "last.ckpt"
     last.write_bytes(last.read_bytes()[:5000])
-    with pytest.raises(ValueError, match="last.ckpt is corrupt or truncated"):
+    with pytest.raises(ValueError, match="last.ckpt is not a readable chirploc checkpoint"):
         train(tiny_config(max_steps=200), run, resume=True, progress=False)
 
 

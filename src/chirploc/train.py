@@ -2,8 +2,8 @@
 checkpoints that resume, early stopping on a validation split, and export to a
 safetensors model folder.
 
-A run folder holds `checkpoints/` (Lightning's, for `--resume`: loaded with
-torch's weights-only loader, never a general unpickle), `metrics.csv` under
+A run folder holds `checkpoints/` (Lightning's state, for `--resume`, written as safetensors plus
+JSON by `chirploc.checkpoints`: nothing is unpickled), `metrics.csv` under
 `logs/`, and `model/`: the best network by validation loss as
 `model.safetensors` + `config.json`.
 """
@@ -26,10 +26,10 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, IterableDataset
 
+from chirploc.checkpoints import CheckpointError, SafetensorsCheckpointIO, read_checkpoint
 from chirploc.encoding import encode_targets, spans, to_images
 from chirploc.model import (
-    ChirpLocNet, LoraSettings, ModelConfig, ModelError, chirploc_folder, count_parameters, first_line, load_net, lora_wrap,
-    save_model,
+    ChirpLocNet, LoraSettings, ModelConfig, ModelError, chirploc_folder, count_parameters, load_net, lora_wrap, save_model,
 )
 from chirploc.presets import SceneMix, TrainConfig
 from chirploc.synth import BLOCK, get_scene
@@ -132,9 +132,9 @@ def _config_difference(a: ModelConfig, b: ModelConfig) -> str:
 def _check_resumable(last: Path, cfg: TrainConfig) -> None:
     """A one-line error unless `last` is a readable checkpoint of the network `cfg` builds."""
     try:
-        saved = torch.load(last, map_location="cpu", weights_only=True).get("hyper_parameters", {})
-    except Exception as err:  # a truncated zip, or not a checkpoint at all
-        raise ValueError(f"--resume: {last} is corrupt or truncated ({first_line(err)}): start the run again in a new folder") from err
+        saved = read_checkpoint(last).get("hyper_parameters", {})
+    except CheckpointError as err:
+        raise ValueError(f"--resume: {err}") from err
     model = saved.get("config", {}).get("model")
     difference = _config_difference(ModelConfig.from_dict(model), cfg.model) if model else ""
     if difference:
@@ -429,6 +429,7 @@ def train(
             ScheduleToTimeCap(),
         ],
         logger=loggers,
+        plugins=[SafetensorsCheckpointIO()],
         enable_progress_bar=progress,
         log_every_n_steps=10,
         num_sanity_val_steps=0,
@@ -444,7 +445,6 @@ def train(
             module,
             datamodule=data,
             ckpt_path=str(last) if resume else None,
-            weights_only=True,
         )
     if not last.is_file():  # a time cap ended the run before its first checkpoint
         trainer.save_checkpoint(last)
@@ -506,4 +506,4 @@ def _best_state(out: Path) -> dict[str, torch.Tensor]:
     ckpt = out / "checkpoints" / "best.ckpt"
     if not ckpt.is_file():
         ckpt = out / "checkpoints" / "last.ckpt"
-    return torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
+    return read_checkpoint(ckpt)["state_dict"]
