@@ -19,6 +19,8 @@ from typing import Any, Callable
 import torch
 from lightning.fabric.plugins import CheckpointIO
 
+from chirploc.model import first_line
+
 METADATA_KEY = "chirploc.checkpoint"
 
 
@@ -90,9 +92,8 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         structure = json.loads(metadata[METADATA_KEY])
         return _decode(structure, tensors)
     except (SafetensorError, OSError, ValueError, KeyError, TypeError) as err:
-        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
         raise CheckpointError(
-            f"{path} is not a readable chirploc checkpoint ({type(err).__name__}: {reason}): it is corrupt, truncated or "
+            f"{path} is not a readable chirploc checkpoint ({type(err).__name__}: {first_line(err)}): it is corrupt, truncated or "
             "from another program; start the run again in a new folder"
         ) from err
 

@@ -17,6 +17,7 @@ made). Nothing in it is ever unpickled.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -133,13 +134,11 @@ def chirploc_folder(pretrained: str | Path | None) -> Path | None:
 
 def hub_reachable(timeout_s: float = 3.0) -> bool:
     """Whether the Hugging Face hub (HF_ENDPOINT, else huggingface.co) answers a connection within
-    `timeout_s`: offline, its client would retry for about a minute before failing."""
-    import os
+    `timeout_s`: offline, its client would retry for about a minute before failing (unless
+    HF_HUB_OFFLINE is set, when it reads its cache at once)."""
     import socket
     from urllib.parse import urlparse
 
-    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0"):
-        return False
     host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
     try:
         socket.create_connection((host, 443), timeout=timeout_s).close()
@@ -178,10 +177,11 @@ def _timm_backbone(config: ModelConfig, pretrained: str | Path | None) -> nn.Mod
                 "pass weights of that architecture, or the --backbone they were made for"
             ) from err
     elif pretrained is not None:
-        if not hub_reachable():
+        if os.environ.get("HF_HUB_OFFLINE", "0") in ("", "0") and not hub_reachable():
             raise ModelError(
                 f"could not fetch pretrained weights {pretrained!r}: the Hugging Face hub is not reachable from here; "
-                "download them elsewhere and pass the local .safetensors file instead"
+                "download them elsewhere and pass the local .safetensors file instead (or, for weights already in the "
+                "Hugging Face cache, set HF_HUB_OFFLINE=1)"
             )
         try:
             backbone = timm.create_model(str(pretrained), pretrained=True, **kwargs)
@@ -203,19 +203,27 @@ def _timm_backbone(config: ModelConfig, pretrained: str | Path | None) -> nn.Mod
     return backbone
 
 
-def _check_weights_file(path: Path) -> None:
-    """A clear error unless `path` is a readable safetensors file of backbone weights."""
+def safetensors_keys(path: Path, remedy: str) -> list[str]:
+    """The tensor names in the safetensors file `path`; a one-line `ModelError` naming it, and
+    ending with `remedy`, where it is missing, corrupt or truncated."""
     from safetensors import SafetensorError, safe_open
 
+    if not path.is_file():
+        raise ModelError(f"{path} not found: {remedy}")
+    try:
+        with safe_open(str(path), "pt") as f:
+            return list(f.keys())
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ModelError(f"{path} is corrupt or truncated ({first_line(err)}): {remedy}") from err
+
+
+def _check_weights_file(path: Path) -> None:
+    """A clear error unless `path` is a readable safetensors file of backbone weights."""
     if not path.is_file():
         raise ModelError(f"pretrained weights {path} not found: pass an existing .safetensors file or a chirploc model folder")
     if path.suffix != ".safetensors":
         raise ModelError(f"pretrained weights {path} are not a .safetensors file: pass one, a chirploc model folder or a hub name")
-    try:
-        with safe_open(str(path), "pt") as f:
-            keys = list(f.keys())
-    except (SafetensorError, OSError, ValueError) as err:
-        raise ModelError(f"pretrained weights {path} are corrupt or truncated ({first_line(err)}): download or write them again") from err
+    keys = safetensors_keys(path, "download or write the weights again")
     if any(k.startswith("backbone.") for k in keys):
         raise ModelError(f"{path} holds a whole chirploc network: pass its model folder (with its {CONFIG_FILE})")
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from chirploc.encoding import decode, to_images
-from chirploc.model import ChirpLocNet, ModelError, default_model_dir, load_net
+from chirploc.model import ChirpLocNet, ModelError, default_model_dir, load_net, safetensors_keys
 from chirploc.refine import refine_chirploc100k
 from chirploc.refine_signal import on_signal_grid, refine_signal
 from chirploc.sweep_law import with_ridge_sweeps
@@ -183,18 +183,12 @@ def load_model(path: str | Path | None = None) -> ChirpLocModel:
 
 def _load_adapter(folder: Path) -> ChirpLocModel:
     from peft import PeftModel
-    from safetensors import SafetensorError, safe_open
 
     try:
         adapter_meta = json.loads((folder / ADAPTER_CONFIG).read_text())
     except json.JSONDecodeError as err:
         raise ModelError(f"{folder / ADAPTER_CONFIG} is not valid JSON ({err.msg}): the adapter is corrupt; fine-tune it again") from err
-    weights = folder / "adapter_model.safetensors"
-    try:
-        with safe_open(str(weights), "pt"):
-            pass
-    except (SafetensorError, OSError, ValueError) as err:
-        raise ModelError(f"{weights} is missing, corrupt or truncated ({err}): fine-tune the adapter again") from err
+    safetensors_keys(folder / "adapter_model.safetensors", "fine-tune the adapter again")
     base_name = adapter_meta.get("base_model_name_or_path") or DEFAULT_MODEL_NAME
     # a base named by a relative path lives beside the adapter
     base_dir = base_name if base_name == DEFAULT_MODEL_NAME else folder / base_name
