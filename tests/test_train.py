@@ -55,13 +55,16 @@ def test_a_tiny_run_learns_and_exports_a_model(trained):
     assert start_time_mae(trained / "model") < 10.0
 
 
-def test_resume_continues_from_the_last_checkpoint(tmp_path):
+def test_resume_continues_from_the_last_checkpoint_and_its_progress_bar_counts_on(tmp_path, capfd):
     run = tmp_path / "run"
     train(tiny_config(max_steps=20), run, progress=False)
     assert (run / "checkpoints" / "last.ckpt").is_file()
     with pytest.raises(ValueError, match="already holds a run"):
         train(tiny_config(max_steps=40), run, progress=False)
-    train(tiny_config(max_steps=40), run, resume=True, progress=False)
+    capfd.readouterr()
+    train(tiny_config(max_steps=40), run, resume=True, progress=True)
+    bar = capfd.readouterr().out
+    assert "Training step" in bar and "40/40" in bar and "Epoch" not in bar
     meta = json.loads((run / "model" / "config.json").read_text())
     assert meta["steps"] == 40
     steps = [int(r["step"]) for r in val_rows(run)]

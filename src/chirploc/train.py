@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import lightning as L
-from lightning.pytorch.callbacks import Timer
+from lightning.pytorch.callbacks import RichProgressBar, Timer
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -250,6 +250,26 @@ class ScheduleToTimeCap(L.Callback):
         pl_module.schedule_steps = min(pl_module.cfg.max_steps, step + int(max(remaining, 0.0) / per_step))
 
 
+class StepProgressBar(RichProgressBar):
+    """Lightning's progress bar, labelled by what a run counts: a streamed run is one endless
+    epoch that ends at `max_steps`, so its bar says "Training step"; a run on files counts its
+    passes over them. (Lightning's own label reads "Epoch 0/-2" when only steps are capped.)"""
+
+    def __init__(self, streamed: bool) -> None:
+        super().__init__()
+        self.streamed = streamed
+
+    def _get_train_description(self, current_epoch: int) -> str:
+        return "Training step" if self.streamed else f"Epoch {current_epoch + 1} over the files"
+
+    @property
+    def total_train_batches(self) -> int | float:
+        # a streamed epoch's batch index is the step, so a resumed run counts on to max_steps
+        if self.streamed and self.trainer.max_steps > 0:
+            return self.trainer.max_steps
+        return super().total_train_batches
+
+
 def _timm_pretrained(pretrained: str | None) -> str | None:
     """What timm should load: a .safetensors file or a hub name (a chirploc model loads after)."""
     return None if chirploc_folder(pretrained) is not None else pretrained
@@ -427,6 +447,7 @@ def train(
             EarlyStopping(monitor="val_loss", mode="min", patience=cfg.early_stop_patience, strict=False),
             LearningRateMonitor(logging_interval="step"),
             ScheduleToTimeCap(),
+            *([StepProgressBar(streamed=files is None)] if progress else []),
         ],
         logger=loggers,
         plugins=[SafetensorsCheckpointIO()],
