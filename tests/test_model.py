@@ -157,6 +157,23 @@ def test_hub_name_offline_fails_at_once_with_advice(monkeypatch):
     assert time.perf_counter() - start < 60
 
 
+def test_hub_names_in_every_form_resolve_and_wrong_ones_fail_before_any_download():
+    from chirploc.model import hub_source
+
+    tiny = "vit_tiny_patch16_224"
+    for form in (f"{tiny}.augreg_in21k", f"timm/{tiny}.augreg_in21k", f"hf-hub:timm/{tiny}.augreg_in21k"):
+        assert hub_source(form, tiny) == f"{tiny}.augreg_in21k"
+    assert hub_source("hf-hub:someone/their_vit", tiny) == "hf-hub:someone/their_vit"
+    with pytest.raises(ModelError, match="are for vit_base_patch16_224, not the backbone vit_tiny.*--backbone vit_base"):
+        hub_source("timm/vit_base_patch16_224.augreg_in21k", tiny)
+    with pytest.raises(ModelError, match="no weights tagged 'in22k' for vit_tiny.*augreg_in21k"):
+        hub_source(f"{tiny}.in22k", tiny)
+    with pytest.raises(ModelError, match="runs/base/model not found"):
+        hub_source("runs/base/model", tiny)
+    with pytest.raises(ModelError, match="neither an existing file or folder nor a timm model name"):
+        hub_source("vit_tine", tiny)
+
+
 def test_hub_name_fails_at_once_where_the_hub_is_unreachable(monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("HF_ENDPOINT", "https://hub.invalid")  # never resolves

@@ -152,6 +152,38 @@ def first_line(err: BaseException) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
 
 
+def hub_source(pretrained: str, backbone: str) -> str:
+    """What timm should fetch for the hub name `pretrained`: a timm model name with an optional
+    weights tag (`vit_base_patch16_224.augreg_in21k`), its Hugging Face repo id (`timm/NAME`, with
+    or without `hf-hub:`), or another repo (`hf-hub:ORG/NAME`). A one-line `ModelError`, before
+    any download, where the weights are for another architecture than `backbone` or the tag is
+    not one timm knows."""
+    import timm
+    from timm.models import split_model_name_tag
+
+    name = pretrained.removeprefix("hf-hub:")
+    if name.startswith("timm/"):
+        name = name.removeprefix("timm/")
+    elif pretrained.startswith("hf-hub:"):
+        return pretrained  # another organisation's repo: its config names the architecture
+    elif "/" in name or "\\" in name:
+        raise ModelError(f"pretrained {pretrained} not found: pass an existing file or folder, or hf-hub:ORG/NAME for a hub repo")
+    arch, tag = split_model_name_tag(name)
+    if not timm.is_model(arch):
+        named = ", ".join(timm.list_pretrained(f"{backbone}.*")[:2]) or f"{backbone}.TAG"
+        raise ModelError(
+            f"pretrained {pretrained!r} is neither an existing file or folder nor a timm model name: pass a path, or a name such as {named}"
+        )
+    if arch != backbone:
+        raise ModelError(f"pretrained weights {pretrained!r} are for {arch}, not the backbone {backbone}: pass --backbone {arch}")
+    tags = [n.split(".", 1)[1] for n in timm.list_pretrained(f"{arch}.*")]
+    if tag and tag not in tags:
+        raise ModelError(
+            f"timm has no weights tagged {tag!r} for {arch}: choose one of {', '.join(tags) or '(none published)'}"
+        )
+    return name
+
+
 def _timm_backbone(config: ModelConfig, pretrained: str | Path | None) -> nn.Module:
     import timm
     from timm.models.vision_transformer import VisionTransformer
@@ -177,6 +209,7 @@ def _timm_backbone(config: ModelConfig, pretrained: str | Path | None) -> nn.Mod
                 "pass weights of that architecture, or the --backbone they were made for"
             ) from err
     elif pretrained is not None:
+        source = hub_source(str(pretrained), config.backbone)
         if os.environ.get("HF_HUB_OFFLINE", "0") in ("", "0") and not hub_reachable():
             raise ModelError(
                 f"could not fetch pretrained weights {pretrained!r}: the Hugging Face hub is not reachable from here; "
@@ -184,7 +217,7 @@ def _timm_backbone(config: ModelConfig, pretrained: str | Path | None) -> nn.Mod
                 "Hugging Face cache, set HF_HUB_OFFLINE=1)"
             )
         try:
-            backbone = timm.create_model(str(pretrained), pretrained=True, **kwargs)
+            backbone = timm.create_model(source, pretrained=True, **kwargs)
         except Exception as err:  # the hub is unreachable or the name is wrong
             raise ModelError(
                 f"could not fetch pretrained weights {pretrained!r} from the hub ({type(err).__name__}); "
