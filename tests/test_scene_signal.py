@@ -291,3 +291,10 @@ def test_impossible_scene_parameters_are_rejected(kwargs: dict, match: str) -> N
     with pytest.raises(ValueError, match=match) as err:
         SignalScene(**kwargs)
     assert "\n" not in str(err.value)
+
+
+def test_an_unknown_scene_parameter_is_named_beside_the_known_ones() -> None:
+    from chirploc.synth import get_scene
+
+    with pytest.raises(ValueError, match="unknown parameter 'snr' for scene signal: choose from .*snr_db"):
+        get_scene("signal", snr=5)

@@ -6,6 +6,7 @@ import csv
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +71,33 @@ def test_resume_continues_from_the_last_checkpoint_and_its_progress_bar_counts_o
     steps = [int(r["step"]) for r in val_rows(run)]
     assert steps == [19, 39]  # the first run's validation is still in the metrics, once
     assert not (run / "logs" / "metrics_before_resume.csv").exists()
+
+
+def test_ctrl_c_saves_the_step_reached_and_resume_continues_from_there(tmp_path, monkeypatch):
+    import signal
+
+    from chirploc import train as training
+    from chirploc.checkpoints import read_checkpoint
+
+    def ctrl_c_at_step_5(self, trainer, *args):
+        if trainer.global_step == 5:
+            raise KeyboardInterrupt
+
+    run = tmp_path / "run"
+    (run / "logs").mkdir(parents=True)  # what a run that failed before its first step leaves: not a run
+    handler = signal.getsignal(signal.SIGINT)
+    monkeypatch.setattr(training.ScheduleToTimeCap, "on_train_batch_end", ctrl_c_at_step_5)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train(tiny_config(max_steps=40), run, progress=False)
+    finally:
+        signal.signal(signal.SIGINT, handler)  # Lightning ignores Ctrl-C from its shutdown on
+    monkeypatch.undo()
+    assert read_checkpoint(run / "checkpoints" / "last.ckpt")["global_step"] == 5
+    with pytest.raises(ValueError, match="already holds a run"):
+        train(tiny_config(max_steps=8), run, progress=False)
+    train(tiny_config(max_steps=8), run, resume=True, progress=False)
+    assert json.loads((run / "model" / "config.json").read_text())["steps"] == 8
 
 
 def test_a_run_on_files_that_stops_within_one_pass_still_validates_and_writes_its_model(tmp_path):
@@ -163,6 +191,11 @@ def test_lora_finetune_writes_a_small_adapter_that_loads_onto_its_base(trained, 
     spec = get_scene("chirploc100k").generate(1, seed=5).spectrogram(0)
     # the network's own answers: the fit can snap both to the same bins and the same presence
     assert adapted.predict_spectrograms([spec], **NETWORK_ONLY)[0] != base.predict_spectrograms([spec], **NETWORK_ONLY)[0]
+
+    with pytest.raises(ValueError, match="trained a LoRA adapter \\(chirploc finetune\\)"):
+        train(tiny_config(max_steps=30), tmp_path / "ft", resume=True, progress=False)
+    finetune(trained / "model", replace(cfg, max_steps=24), tmp_path / "ft", progress=False, resume=True)
+    assert json.loads((tmp_path / "ft" / "model" / "config.json").read_text())["steps"] == 24
 
     import shutil
 

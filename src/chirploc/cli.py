@@ -63,9 +63,11 @@ def _train_config(
 
     cfg = get_preset(preset, **overrides)
     if scene:
-        from chirploc.synth import parse_scene_spec
+        from chirploc.synth import get_scene, parse_scene_spec
 
         cfg.scenes = [SceneMix(name, 1, params) for name, params in map(parse_scene_spec, scene)]
+        for mix in cfg.scenes:  # a typo fails here, before a network is built or --out is made
+            get_scene(mix.name, **mix.params)
     if lora_r is not None or lora_targets:
         base = cfg.lora or LoraSettings()
         cfg.lora = LoraSettings(
@@ -176,6 +178,7 @@ def finetune(
     lora_dropout: LoraDropout = None,
     lora_target: LoraTargets = None,
     val_every: Annotated[Optional[int], Opt(help="Validate every this many steps.")] = None,
+    resume: Annotated[bool, Opt(help="Continue the fine-tuning run in --out from its last checkpoint.")] = False,
 ) -> None:
     """Adapt a trained model to a new domain: writes a LoRA adapter (peft format, OUT/adapter) by default."""
     from chirploc.train import finetune as run_finetune
@@ -187,7 +190,7 @@ def finetune(
         precision=precision, val_every_steps=val_every,
     )
     cfg = _train_config(preset, scene, overrides, lora_r, lora_alpha, lora_dropout, lora_target)
-    path = run_finetune(base, cfg, out, files=_read_training_files(data), full=full, command=_command_line())
+    path = run_finetune(base, cfg, out, files=_read_training_files(data), full=full, command=_command_line(), resume=resume)
     typer.echo(f"{'model' if full else 'adapter'} written to {path}")
 
 
@@ -331,7 +334,7 @@ def main() -> None:
         typer.echo(f"chirploc: error: {err}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        typer.echo("chirploc: interrupted (run the same command again to resume where it can)", err=True)
+        typer.echo("chirploc: interrupted (train, finetune: run the same command with --resume to continue; generate: run it again)", err=True)
         sys.exit(130)
 
 

@@ -135,6 +135,12 @@ def _check_resumable(last: Path, cfg: TrainConfig) -> None:
         saved = read_checkpoint(last).get("hyper_parameters", {})
     except CheckpointError as err:
         raise ValueError(f"--resume: {err}") from err
+    if "config" in saved and bool(saved["config"].get("lora")) != bool(cfg.lora):
+        raise ValueError(
+            f"--resume: the run in {last.parent.parent} trained "
+            f"{'a LoRA adapter (chirploc finetune)' if saved['config'].get('lora') else 'a whole network (chirploc train)'}: "
+            "resume it with the command that started it, plus --resume"
+        )
     model = saved.get("config", {}).get("model")
     difference = _config_difference(ModelConfig.from_dict(model), cfg.model) if model else ""
     if difference:
@@ -268,6 +274,26 @@ class StepProgressBar(RichProgressBar):
         if self.streamed and self.trainer.max_steps > 0:
             return self.trainer.max_steps
         return super().total_train_batches
+
+
+class SaveOnInterrupt(L.Callback):
+    """On Ctrl-C (one process) or SIGTERM (any number: Lightning stops every rank at the same batch
+    boundary), write `last.ckpt`, so that `--resume` continues from the step reached rather than from
+    the last periodic checkpoint, which may be hundreds of steps back or not yet written."""
+
+    def __init__(self, last: Path) -> None:
+        self.last = last
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+        sigterm = isinstance(exception, SIGTERMException)
+        if trainer.global_step == 0 or not (sigterm or (isinstance(exception, KeyboardInterrupt) and trainer.world_size == 1)):
+            return
+        trainer.save_checkpoint(self.last, weights_only=False)
+        if trainer.global_rank == 0:
+            print(f"\n{'terminated' if sigterm else 'interrupted'} at step {trainer.global_step}: saved {self.last}; "
+                  "run the same command with --resume to continue", file=sys.stderr)
 
 
 def _timm_pretrained(pretrained: str | None) -> str | None:
@@ -406,7 +432,7 @@ def train(
     out = Path(out)
     ckpt_dir = out / "checkpoints"
     last = ckpt_dir / "last.ckpt"
-    if out.exists() and any(out.iterdir()) and not resume:
+    if not resume and (last.is_file() or (out / "model").exists()):
         raise ValueError(f"--out {out} already holds a run: pass --resume to continue it, or choose a new folder")
     if resume and not last.is_file():
         raise FileNotFoundError(f"--resume: {last} not found, so there is nothing to continue in {out}")
@@ -447,6 +473,7 @@ def train(
             EarlyStopping(monitor="val_loss", mode="min", patience=cfg.early_stop_patience, strict=False),
             LearningRateMonitor(logging_interval="step"),
             ScheduleToTimeCap(),
+            SaveOnInterrupt(last),
             *([StepProgressBar(streamed=files is None)] if progress else []),
         ],
         logger=loggers,
@@ -462,13 +489,14 @@ def train(
     with warnings.catch_warnings():
         # on --resume the earlier rows are kept (`stash_metrics`), whatever Lightning's logger says
         warnings.filterwarnings("ignore", message="Experiment logs directory .* will be deleted")
-        trainer.fit(
-            module,
-            datamodule=data,
-            ckpt_path=str(last) if resume else None,
-        )
+        try:
+            trainer.fit(module, datamodule=data, ckpt_path=str(last) if resume else None)
+        except SystemExit as stop:  # Lightning answers Ctrl-C with sys.exit(1) after its shutdown
+            if trainer.interrupted:
+                raise KeyboardInterrupt from stop
+            raise
     if not last.is_file():  # a time cap ended the run before its first checkpoint
-        trainer.save_checkpoint(last)
+        trainer.save_checkpoint(last, weights_only=False)
     if trainer.global_rank != 0:
         return out / "model"
     if resume:
@@ -494,6 +522,7 @@ def finetune(
     full: bool = False,
     progress: bool = True,
     command: str | None = None,
+    resume: bool = False,
 ) -> Path:
     """Adapt the model `base` ('default' = the shipped one, or a model folder) to new data.
 
@@ -501,7 +530,7 @@ def finetune(
     format (`adapter_config.json` + `adapter_model.safetensors`), naming its base so that
     `load_model(out/'adapter')` rebuilds the adapted model. With `full=True` every weight
     trains and a whole model folder is written instead (the comparison LoRA is measured
-    against). Returns the folder written.
+    against). `resume` continues an interrupted fine-tuning run in `out`. Returns the folder written.
     """
     from chirploc.model import default_model_dir, read_config
 
@@ -510,7 +539,7 @@ def finetune(
     lora = None if full else (cfg.lora or LoraSettings())
     cfg = TrainConfig.from_dict({**cfg.to_dict(), "model": meta["model"], "pretrained": str(base_dir), "lora": None})
     cfg.lora = lora
-    model_dir = train(cfg, out, files=files, progress=progress, command=command)
+    model_dir = train(cfg, out, resume=resume, files=files, progress=progress, command=command)
     if full:
         return model_dir
     module = ChirpLocModule(cfg.to_dict())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from chirploc.synth.base import BLOCK, Scene
@@ -44,6 +45,10 @@ def get_scene(name: str, **params) -> Scene:
     """The scene called `name`, built with `params` (e.g. min_chirps, max_chirps)."""
     if name not in SCENES:
         raise ValueError(f"unknown scene {name!r}: choose one of {', '.join(sorted(SCENES))}")
+    known = [p for p in inspect.signature(SCENES[name]).parameters if p != "self"]
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ValueError(f"unknown parameter {unknown[0]!r} for scene {name}: choose from {', '.join(known)}")
     return SCENES[name](**params)
 
 
