@@ -98,6 +98,14 @@ def test_ctrl_c_saves_the_step_reached_and_resume_continues_from_there(tmp_path,
         train(tiny_config(max_steps=8), run, progress=False)
     train(tiny_config(max_steps=8), run, resume=True, progress=False)
     assert json.loads((run / "model" / "config.json").read_text())["steps"] == 8
+    assert any(row.get("train_loss") for row in csv.DictReader(open(run / "logs" / "metrics.csv")))  # under 10 steps too
+    with pytest.raises(ValueError, match="already reached step 8 \\(--max-steps 8\\): pass a larger"):
+        train(tiny_config(max_steps=8), run, resume=True, progress=False)
+
+    from chirploc.model import ModelError
+
+    with pytest.raises(ModelError, match="pass .*run/model, the model inside this run folder"):
+        load_model(run)
 
 
 def test_a_run_on_files_that_stops_within_one_pass_still_validates_and_writes_its_model(tmp_path):

@@ -156,7 +156,10 @@ def train(
         cfg, out, resume=resume, files=_read_training_files(data), devices=int(devices) if devices.isdigit() else devices,
         num_nodes=num_nodes, strategy=strategy, accelerator=accelerator, command=_command_line(),
     )
-    typer.echo(f"model written to {path}")
+    from lightning.pytorch.utilities import rank_zero_only
+
+    if rank_zero_only.rank == 0:  # under DDP every process returns here; one says so
+        typer.echo(f"model written to {path}")
 
 
 @app.command()

@@ -352,7 +352,9 @@ def read_config(folder: str | Path) -> dict[str, Any]:
     folder = Path(folder)
     path = folder / CONFIG_FILE
     if not path.is_file():
-        raise ModelError(f"{folder} is not a chirploc model: it has no {CONFIG_FILE} (pass a folder written by `chirploc train`)")
+        inside = next((folder / sub for sub in ("model", "adapter") if (folder / sub).is_dir()), None)
+        hint = f"pass {inside}, the model inside this run folder" if inside else "pass a folder written by `chirploc train`"
+        raise ModelError(f"{folder} is not a chirploc model: it has no {CONFIG_FILE} ({hint})")
     try:
         meta = json.loads(path.read_text())
     except json.JSONDecodeError as err:

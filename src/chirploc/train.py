@@ -132,9 +132,10 @@ def _config_difference(a: ModelConfig, b: ModelConfig) -> str:
 def _check_resumable(last: Path, cfg: TrainConfig) -> None:
     """A one-line error unless `last` is a readable checkpoint of the network `cfg` builds."""
     try:
-        saved = read_checkpoint(last).get("hyper_parameters", {})
+        saved_state = read_checkpoint(last)
     except CheckpointError as err:
         raise ValueError(f"--resume: {err}") from err
+    saved = saved_state.get("hyper_parameters", {})
     if "config" in saved and bool(saved["config"].get("lora")) != bool(cfg.lora):
         raise ValueError(
             f"--resume: the run in {last.parent.parent} trained "
@@ -147,6 +148,11 @@ def _check_resumable(last: Path, cfg: TrainConfig) -> None:
         raise ValueError(
             f"--resume: the run in {last.parent.parent} trained another network ({difference}): "
             "resume with the options (--preset and model settings) it was started with"
+        )
+    if cfg.max_steps > 0 and int(saved_state.get("global_step", 0)) >= cfg.max_steps:
+        raise ValueError(
+            f"--resume: the run in {last.parent.parent} already reached step {saved_state['global_step']} "
+            f"(--max-steps {cfg.max_steps}): pass a larger --max-steps to train it on"
         )
 
 
@@ -479,7 +485,7 @@ def train(
         logger=loggers,
         plugins=[SafetensorsCheckpointIO()],
         enable_progress_bar=progress,
-        log_every_n_steps=10,
+        log_every_n_steps=max(1, min(10, cfg.max_steps)),  # a run shorter than 10 steps still writes metrics.csv
         num_sanity_val_steps=0,
         deterministic=False,
         enable_model_summary=False,
