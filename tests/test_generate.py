@@ -286,6 +286,15 @@ def test_cli_unknown_scene(tmp_path) -> None:
     assert "nosuchscene" in line
 
 
+def test_cli_writes_a_scene_with_parameters(tmp_path) -> None:
+    done = run_cli("--out", str(tmp_path / "x"), "--scene", "signal:window_s=16,hop=32", "-n", "3")
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((tmp_path / "x" / "manifest.json").read_text())
+    assert manifest["scene"]["window_s"] == 16 and manifest["scene"]["hop"] == 32
+    line = one_line_error(run_cli("--out", str(tmp_path / "y"), "--scene", "signal:snr=5", "-n", "3"))
+    assert "unknown parameter 'snr' for scene signal" in line
+
+
 def test_cli_negative_count(tmp_path) -> None:
     line = one_line_error(run_cli("--out", str(tmp_path / "x"), "-n", "-5"))
     assert "-n" in line and "-5" in line

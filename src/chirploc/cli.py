@@ -35,7 +35,7 @@ def demo(
 @app.command()
 def generate(
     out: Annotated[Path, typer.Option(help="Output folder (created; an interrupted run in it is resumed).")],
-    scene: Annotated[str, typer.Option(help="Scene kind: chirploc100k or signal.")] = "chirploc100k",
+    scene: Annotated[str, typer.Option(help="Scene: chirploc100k or signal, with parameters as for train --scene, e.g. 'signal:window_s=16,snr_db=5/15'.")] = "chirploc100k",
     n: Annotated[int, typer.Option("-n", help="Number of scenes.")] = 1000,
     fmt: Annotated[str, typer.Option("--format", help="shards (compact arrays) or chirploc100k (the public PNG layout).")] = "shards",
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same files, bit for bit.")] = 0,
@@ -45,11 +45,12 @@ def generate(
 ) -> None:
     """Write a labelled synthetic data set."""
     from chirploc.generate import generate_dataset
-    from chirploc.synth import get_scene
+    from chirploc.synth import get_scene, parse_scene_spec
 
     if workers < 1:
         raise UserError(f"--workers must be at least 1, got {workers}")
-    scene_obj = get_scene(scene, min_chirps=min_chirps, max_chirps=max_chirps)
+    name, params = parse_scene_spec(scene)
+    scene_obj = get_scene(name, **{"min_chirps": min_chirps, "max_chirps": max_chirps, **params})
     path = generate_dataset(scene_obj, n, out, fmt=fmt, seed=seed, workers=workers, progress=True)
     typer.echo(f"{path}: {n} {scene} scenes ({fmt}), complete")
 
