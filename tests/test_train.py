@@ -116,6 +116,34 @@ def test_a_run_on_files_that_stops_within_one_pass_still_validates_and_writes_it
     assert [int(r["step"]) for r in val_rows(tmp_path / "run")] == [2]
 
 
+def test_a_folder_of_bare_spectrogram_images_with_labels_reads_on_its_axes_and_trains(tmp_path):
+    from PIL import Image
+
+    from chirploc.cli import _read_training_files
+    from chirploc.io.chirploc100k import LABELS_HEADER, format_label_row, image_name
+
+    scenes = get_scene("signal").generate(24, seed=3)
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for i, plane in enumerate(scenes.values):
+        grey = (plane - plane.min()) / (plane.max() - plane.min())
+        Image.fromarray(np.uint8(np.round(255 * grey[::-1]))).save(folder / image_name(i + 1))  # top row: highest frequency
+    (folder / "labels.csv").write_text(LABELS_HEADER + "".join(format_label_row(scenes.labels.chirps(i)[0]) for i in range(24)))
+    step = scenes.freqs_hz[1] - scenes.freqs_hz[0]
+    axes = (0.0, 32.0), (float(scenes.freqs_hz[0] - step / 2), float(scenes.freqs_hz[-1] + step / 2))
+    batch = _read_training_files(folder, *axes)
+    assert len(batch) == 24
+    assert np.allclose(batch.times_s, scenes.times_s) and np.allclose(batch.freqs_hz, scenes.freqs_hz)
+    assert np.allclose(batch.labels.start_time_s, scenes.labels.start_time_s)
+    assert np.corrcoef(batch.values[0].ravel(), scenes.values[0].ravel())[0, 1] > 0.99
+    model_dir = train(tiny_config(max_steps=3, batch_size=8), tmp_path / "run", files=batch, progress=False)
+    assert json.loads((model_dir / "config.json").read_text())["steps"] == 3
+    from chirploc.cli import UserError
+
+    with pytest.raises(UserError, match="come together"):
+        _read_training_files(folder, axes[0], None)
+
+
 def test_checkpoints_are_safetensors_with_their_structure_as_json_and_round_trip(tmp_path):
     import math
 

@@ -86,18 +86,31 @@ def _command_line() -> str:
     return " ".join(["chirploc", *(shlex.quote(a) for a in sys.argv[1:])])
 
 
-def _read_training_files(data: Path | None):
+def _read_training_files(data: Path | None, time_range: tuple[float, float] | None = None,
+                         freq_range: tuple[float, float] | None = None):
+    """Every scene of the folder `data` (None: stream scenes instead)."""
     if data is None:
         return None
     from chirploc.evaluate import load_eval_data
 
-    return load_eval_data(str(data))
+    if not data.is_dir():
+        raise UserError(f"--data {data}: not a folder; train on a shard set or a folder of images with labels.csv "
+                        "(or stream a scene with --scene)")
+    return load_eval_data(str(data), n=2**62, image_axes=_image_axes(time_range, freq_range))
+
+
+def _image_axes(time_range: tuple[float, float] | None, freq_range: tuple[float, float] | None):
+    if (time_range is None) != (freq_range is None):
+        raise UserError("--time-range and --freq-range come together: the outer edges of the images' axes")
+    return None if time_range is None else (time_range, freq_range)
 
 
 Opt = typer.Option
 TrainOut = Annotated[Path, Opt(help="Run folder: checkpoints/, logs/metrics.csv and model/ (the best network).")]
 SceneOpt = Annotated[Optional[list[str]], Opt("--scene", help="Stream this scene instead of the preset's mix, e.g. signal or 'signal:snr_db=5/15,window_s=16' (repeatable).")]
-DataOpt = Annotated[Optional[Path], Opt(help="Train on files instead: a shard set or a ChirpLoc100K folder.")]
+DataOpt = Annotated[Optional[Path], Opt(help="Train on files instead: a shard set, a ChirpLoc100K folder, or a folder of bare spectrogram images (spectrogram_*.png + labels.csv) with --time-range and --freq-range.")]
+TimeRangeOpt = Annotated[Optional[tuple[float, float]], Opt(help="T0 T1: outer edges (s) of the time axis of the bare images in --data.")]
+FreqRangeOpt = Annotated[Optional[tuple[float, float]], Opt(help="F0 F1: outer edges (Hz) of the frequency axis of the bare images in --data.")]
 StepsOpt = Annotated[Optional[int], Opt(help="Stop after this many optimiser steps.")]
 MinutesOpt = Annotated[Optional[float], Opt(help="Stop after this many minutes.")]
 BatchOpt = Annotated[Optional[int], Opt(help="Batch size per device.")]
@@ -117,6 +130,8 @@ def train(
     resume: Annotated[bool, Opt(help="Continue the run in --out from its last checkpoint.")] = False,
     scene: SceneOpt = None,
     data: DataOpt = None,
+    time_range: TimeRangeOpt = None,
+    freq_range: FreqRangeOpt = None,
     backbone: Annotated[Optional[str], Opt(help="timm ViT name, e.g. vit_tiny_patch16_224, vit_small_patch8_224.")] = None,
     img_size: Annotated[Optional[int], Opt(help="Input size in pixels.")] = None,
     patch_size: Annotated[Optional[int], Opt(help="Patch size in pixels.")] = None,
@@ -154,7 +169,7 @@ def train(
     )
     cfg = _train_config(preset, scene, overrides, lora_r, lora_alpha, lora_dropout, lora_target)
     path = run_train(
-        cfg, out, resume=resume, files=_read_training_files(data), devices=int(devices) if devices.isdigit() else devices,
+        cfg, out, resume=resume, files=_read_training_files(data, time_range, freq_range), devices=int(devices) if devices.isdigit() else devices,
         num_nodes=num_nodes, strategy=strategy, accelerator=accelerator, command=_command_line(),
     )
     from lightning.pytorch.utilities import rank_zero_only
@@ -169,6 +184,8 @@ def finetune(
     base: Annotated[str, Opt(help="Model to adapt: 'default' (shipped) or a model folder.")] = "default",
     scene: SceneOpt = None,
     data: DataOpt = None,
+    time_range: TimeRangeOpt = None,
+    freq_range: FreqRangeOpt = None,
     full: Annotated[bool, Opt(help="Train every weight and write a whole model (instead of a LoRA adapter).")] = False,
     preset: Annotated[str, Opt(help="Preset for the schedule (batch, lr, validation).")] = "quick",
     max_steps: StepsOpt = None,
@@ -194,7 +211,7 @@ def finetune(
         precision=precision, val_every_steps=val_every,
     )
     cfg = _train_config(preset, scene, overrides, lora_r, lora_alpha, lora_dropout, lora_target)
-    path = run_finetune(base, cfg, out, files=_read_training_files(data), full=full, command=_command_line(), resume=resume)
+    path = run_finetune(base, cfg, out, files=_read_training_files(data, time_range, freq_range), full=full, command=_command_line(), resume=resume)
     typer.echo(f"{'model' if full else 'adapter'} written to {path}")
 
 
@@ -274,7 +291,8 @@ def describe_command(
 @app.command()
 def evaluate(
     data: Annotated[str, typer.Option(help=(
-        "Scenes to score: a shard-set folder, a ChirpLoc100K folder (labels.csv + spectrogram_*.png), "
+        "Scenes to score: a shard-set folder, a ChirpLoc100K folder (labels.csv + spectrogram_*.png; bare "
+        "spectrogram images with --time-range and --freq-range), "
         "or a scene name (chirploc100k, signal; e.g. 'signal:min_chirps=0,max_chirps=2') to generate."
     ))],
     out: Annotated[Path, typer.Option(help="Report folder (metrics.json, figures, report.md).")],
@@ -283,6 +301,8 @@ def evaluate(
     n: Annotated[int, typer.Option("-n", help="Scenes to generate, or the first N scenes of a folder.")] = 2000,
     seed: Annotated[int, typer.Option(help="Seed of generated scenes.")] = 12345,
     batch_size: Annotated[int, typer.Option(help="Spectrograms per estimation batch.")] = 64,
+    time_range: TimeRangeOpt = None,
+    freq_range: FreqRangeOpt = None,
 ) -> None:
     """Score a model or the ridge baseline against labelled scenes and write a report."""
     from chirploc.evaluate import run_evaluation
@@ -291,7 +311,8 @@ def evaluate(
 
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a folder: choose another report folder")
-    run = run_evaluation(data, method=method, model=model, n=n, seed=seed, batch_size=batch_size, progress=True)
+    run = run_evaluation(data, method=method, model=model, n=n, seed=seed, batch_size=batch_size, progress=True,
+                         image_axes=_image_axes(time_range, freq_range))
     estimator = run.result.get("throughput", {}).get("estimator", method)
     path = write_report(run.result, run.estimates, run.batch, out, title=f"chirploc evaluation: {estimator} on {data}")
     res = run.result

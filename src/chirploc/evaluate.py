@@ -83,13 +83,18 @@ def _accepted(scenes: Sequence[str]) -> str:
     )
 
 
-def load_eval_data(data: str, n: int = 2000, seed: int = 12345) -> SceneBatch:
+def load_eval_data(
+    data: str, n: int = 2000, seed: int = 12345,
+    image_axes: tuple[tuple[float, float], tuple[float, float]] | None = None,
+) -> SceneBatch:
     """The scenes to evaluate on.
 
     `data` is a shard-set folder (it has manifest.json), a ChirpLoc100K folder
     (labels.csv and spectrogram_*.png), or a scene name ('chirploc100k', 'signal',
     optionally with parameters: 'signal:min_chirps=0,max_chirps=2') whose scenes
     [0, n) of `seed` are generated. From a folder, its first `n` scenes are read.
+    With `image_axes` = (time_range_s, freq_range_hz) the folder's images are bare spectrogram
+    planes with those outer edges, not ChirpLoc100K figures (`ChirpLoc100KFolder`).
     """
     from chirploc.synth import SCENES, get_scene
 
@@ -109,8 +114,11 @@ def load_eval_data(data: str, n: int = 2000, seed: int = 12345) -> SceneBatch:
         if (path / "labels.csv").is_file() and any(path.glob("spectrogram_*.png")):
             from chirploc.io.chirploc100k import ChirpLoc100KFolder
 
-            folder = ChirpLoc100KFolder(path)
+            folder = ChirpLoc100KFolder(path, axes=image_axes)
             return folder.load(np.arange(min(n, len(folder))), progress=True)
+    if image_axes is not None:
+        raise ValueError(f"--data {text}: --time-range and --freq-range read a folder of images (spectrogram_*.png "
+                         "and labels.csv); this is not one")
     name, params = parse_scene_spec(text)
     if name in SCENES:
         try:
@@ -548,6 +556,7 @@ def run_evaluation(
     seed: int = 12345,
     batch_size: int = 64,
     progress: bool = False,
+    image_axes: tuple[tuple[float, float], tuple[float, float]] | None = None,
 ) -> Evaluation:
     """Load the data, estimate (with a progress bar if asked) and evaluate."""
     method = str(method).strip().lower()
@@ -556,7 +565,7 @@ def run_evaluation(
     if method == "ridge" and model is not None:
         raise ValueError("--model applies only with --method model or network; the ridge method needs none")
     net = _resolve_model(model) if method != "ridge" else None  # a bad model fails before any data is made
-    batch = load_eval_data(data, n=n, seed=seed)
+    batch = load_eval_data(data, n=n, seed=seed, image_axes=image_axes)
     if len(batch) == 0:
         raise ValueError(f"--data {data}: no scenes to evaluate")
     if progress:

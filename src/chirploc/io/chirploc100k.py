@@ -26,7 +26,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from chirploc.io.errors import ChirpLocIOError
-from chirploc.io.figure import FREQ_RANGE_HZ, GRID, TIME_RANGE_S, read_figure
+from chirploc.io.figure import FREQ_RANGE_HZ, GRID, TIME_RANGE_S, read_figure, read_image
 from chirploc.types import Chirp, ChirpTable, SceneBatch, Spectrogram, bin_centres, sweep_code
 
 LABEL_COLUMNS: tuple[str, ...] = (
@@ -143,11 +143,15 @@ class ChirpLoc100KFolder:
     """A folder of ChirpLoc100K figures and their labels, item k = (figure k+1, row k).
 
     Figures are read with `read_figure`: intensities in [0, 1] on the
-    60 s x 100 Hz, 128 x 128 grid.
+    60 s x 100 Hz, 128 x 128 grid. With `axes` = (time_range_s, freq_range_hz), the images are
+    instead bare spectrogram planes with those outer edges (`read_image`: the whole image is the
+    plane, top row the highest frequency), averaged onto the same 128 x 128 grid; the labels are
+    then in those axes' seconds and hertz.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, axes: tuple[tuple[float, float], tuple[float, float]] | None = None) -> None:
         self.path = Path(path)
+        self.axes = axes
         if not self.path.is_dir():
             what = "is a file, not a folder" if self.path.exists() else "no such folder"
             raise ChirpLocIOError(f"{self.path}: {what}; pass the folder holding spectrogram_{{i}}.png and labels.csv")
@@ -225,7 +229,10 @@ class ChirpLoc100KFolder:
 
     def __getitem__(self, k: int) -> tuple[Spectrogram, Chirp]:
         k = self._index(k)
-        return read_figure(self.path / self._names[k]), self.chirp(k)
+        return self._read(self.path / self._names[k]), self.chirp(k)
+
+    def _read(self, path: Path) -> Spectrogram:
+        return read_figure(path, GRID) if self.axes is None else read_image(path, *self.axes, grid=GRID)
 
     def __iter__(self):
         for k in range(len(self)):
@@ -246,7 +253,7 @@ class ChirpLoc100KFolder:
 
         def read(item: tuple[int, Path]) -> None:
             i, p = item
-            values[i] = read_figure(p, GRID).values
+            values[i] = self._read(p).values
 
         bar = None
         if progress:
@@ -264,11 +271,11 @@ class ChirpLoc100KFolder:
             bar.close()
         return SceneBatch(
             values=values,
-            times_s=bin_centres(*TIME_RANGE_S, GRID[1]),
-            freqs_hz=bin_centres(*FREQ_RANGE_HZ, GRID[0]),
+            times_s=bin_centres(*(self.axes[0] if self.axes else TIME_RANGE_S), GRID[1]),
+            freqs_hz=bin_centres(*(self.axes[1] if self.axes else FREQ_RANGE_HZ), GRID[0]),
             labels=self._labels.select(order),
             noise_level=np.full(len(paths), np.nan),
-            scene=SCENE_NAME,
+            scene=SCENE_NAME if self.axes is None else "image-folder",
         )
 
 
