@@ -35,6 +35,11 @@ TRUTH_SPREAD = (0.1, 0.1, 0.5, 0.5)  # std of start time, duration, start and en
 FAR_HZ = 5.0
 
 
+def label_table(labels, quantities: tuple[str, ...], n: int) -> np.ndarray:
+    """[n, len(quantities)] float64: each scene's first chirp's labels, in the order of `quantities`."""
+    return np.array([[float(getattr(labels, q)[i, 0]) for q in quantities] for i in range(n)])
+
+
 def fit_from_truth(values_db: np.ndarray, truth: tuple[float, ...], law: int) -> tuple[list[float], float, float]:
     """(the fit's start time, duration, start and end frequency in local time, its gain over "no chirp",
     the truth's own gain), both in nats."""
@@ -53,7 +58,7 @@ def main() -> None:
     batch = load_eval_data("signal", n=n, seed=args.seed)
     offset = float(batch.times_s[0]) - DT_S / 2  # as refine_signal places the local time axis
     lab = batch.labels
-    truth = np.array([[float(getattr(lab, q)[i, 0]) for q in QUANTITIES] for i in range(n)])
+    truth = label_table(lab, QUANTITIES, n)
     started = time.perf_counter()
     with fit_pool(None, jobs=n) as pool:
         jobs = [pool.submit(fit_from_truth, batch.values[i], (truth[i, 0] - offset, *truth[i, 1:]), int(lab.sweep[i, 0]))

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from bench_fit_oracle import label_table
 from chirploc.evaluate import load_eval_data
 from chirploc.metrics import regression_metrics
 from chirploc.predict import NETWORK_ONLY, load_model
@@ -46,7 +47,7 @@ def main() -> None:
 
     batch = load_eval_data("chirploc100k", n=n, seed=args.seed)
     lab = batch.labels
-    truth = np.array([[float(getattr(lab, q)[i, 0]) for q in QUANTITIES] for i in range(n)])
+    truth = label_table(lab, QUANTITIES, n)
     started = time.perf_counter()
     found = load_model().predict_spectrograms([batch.spectrogram(i) for i in range(n)], **NETWORK_ONLY)
     answers = {"fit": np.zeros((n, len(QUANTITIES))), "best": np.zeros((n, len(QUANTITIES)))}

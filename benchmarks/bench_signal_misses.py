@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from bench_fit_oracle import QUANTITIES, fit_from_truth
+from bench_fit_oracle import QUANTITIES, fit_from_truth, label_table
 from chirploc.evaluate import load_eval_data
 from chirploc.parallel import fit_pool
 from chirploc.predict import load_model
@@ -73,7 +73,7 @@ def main() -> None:
 
     batch = load_eval_data("signal", n=n, seed=args.seed)
     lab = batch.labels
-    truth = np.array([[float(getattr(lab, q)[i, 0]) for q in QUANTITIES] for i in range(n)])
+    truth = label_table(lab, QUANTITIES, n)
     model = load_model(args.model)
     started = time.perf_counter()
     answers = []

@@ -96,7 +96,7 @@ def _read_training_files(data: Path | None, time_range: tuple[float, float] | No
     if not data.is_dir():
         raise UserError(f"--data {data}: not a folder; train on a shard set or a folder of images with labels.csv "
                         "(or stream a scene with --scene)")
-    return load_eval_data(str(data), n=2**62, image_axes=_image_axes(time_range, freq_range))
+    return load_eval_data(str(data), n=None, image_axes=_image_axes(time_range, freq_range))
 
 
 def _image_axes(time_range: tuple[float, float] | None, freq_range: tuple[float, float] | None):

@@ -84,7 +84,7 @@ def _accepted(scenes: Sequence[str]) -> str:
 
 
 def load_eval_data(
-    data: str, n: int = 2000, seed: int = 12345,
+    data: str, n: int | None = 2000, seed: int = 12345,
     image_axes: tuple[tuple[float, float], tuple[float, float]] | None = None,
 ) -> SceneBatch:
     """The scenes to evaluate on.
@@ -92,15 +92,14 @@ def load_eval_data(
     `data` is a shard-set folder (it has manifest.json), a ChirpLoc100K folder
     (labels.csv and spectrogram_*.png), or a scene name ('chirploc100k', 'signal',
     optionally with parameters: 'signal:min_chirps=0,max_chirps=2') whose scenes
-    [0, n) of `seed` are generated. From a folder, its first `n` scenes are read.
+    [0, n) of `seed` are generated. From a folder, its first `n` scenes are read (every one if n is None).
     With `image_axes` = (time_range_s, freq_range_hz) the folder's images are bare spectrogram
     planes with those outer edges, not ChirpLoc100K figures (`ChirpLoc100KFolder`).
     """
     from chirploc.synth import SCENES, get_scene
 
-    if isinstance(n, bool) or int(n) != n or n < 1:
+    if n is not None and (isinstance(n, bool) or int(n) != n or n < 1):
         raise ValueError(f"-n must be a positive number of scenes, got {n}")
-    n = int(n)
     text = str(data).strip()
     if not text:
         raise ValueError(f"--data is empty: {_accepted(SCENES)}")
@@ -110,22 +109,24 @@ def load_eval_data(
             from chirploc.io.shards import ShardSet
 
             shards = ShardSet(path)
-            return shards.load(0, min(n, len(shards)))
+            return shards.load(0, len(shards) if n is None else min(int(n), len(shards)))
         if (path / "labels.csv").is_file() and any(path.glob("spectrogram_*.png")):
             from chirploc.io.chirploc100k import ChirpLoc100KFolder
 
             folder = ChirpLoc100KFolder(path, axes=image_axes)
-            return folder.load(np.arange(min(n, len(folder))), progress=True)
+            return folder.load(np.arange(len(folder) if n is None else min(int(n), len(folder))), progress=True)
     if image_axes is not None:
         raise ValueError(f"--data {text}: --time-range and --freq-range read a folder of images (spectrogram_*.png "
                          "and labels.csv); this is not one")
     name, params = parse_scene_spec(text)
     if name in SCENES:
+        if n is None:
+            raise ValueError(f"--data {text!r}: generating scenes needs how many (-n)")
         try:
             scene = get_scene(name, **params)
         except TypeError as err:
             raise ValueError(f"--data {text!r}: {err}") from None
-        return scene.generate(n, seed=seed)
+        return scene.generate(int(n), seed=seed)
     if path.is_dir():
         if any(path.glob("spectrogram_*.png")) and not (path / "labels.csv").is_file():
             raise ValueError(f"--data {text}: the folder has spectrogram_*.png but no labels.csv: add the labels file "

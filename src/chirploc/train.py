@@ -341,26 +341,23 @@ def _joined(old: tuple[list[str], list[dict[str, str]]], new: tuple[list[str], l
 def stash_metrics(log_dir: Path) -> None:
     """Before a resume: the rows logged so far, kept in `metrics_before_resume.csv` (Lightning's CSV
     logger deletes `metrics.csv` when it starts), after any that an interrupted resume left there."""
-    stash = log_dir / "metrics_before_resume.csv"
-    header, rows = _joined(_metric_rows(stash), _metric_rows(log_dir / "metrics.csv"))
-    if rows:
-        _write_metric_rows(stash, header, rows)
+    _join_metrics(log_dir, into=log_dir / "metrics_before_resume.csv")
 
 
 def merge_stashed_metrics(log_dir: Path) -> None:
     """After a resume: `metrics.csv` holds the stashed rows before the resumed run's first step, then its own."""
-    stash = log_dir / "metrics_before_resume.csv"
-    header, rows = _joined(_metric_rows(stash), _metric_rows(log_dir / "metrics.csv"))
+    _join_metrics(log_dir, into=log_dir / "metrics.csv")
+    (log_dir / "metrics_before_resume.csv").unlink(missing_ok=True)
+
+
+def _join_metrics(log_dir: Path, into: Path) -> None:
+    """The stashed rows joined with `metrics.csv`'s (`_joined`), written to `into` if there are any."""
+    header, rows = _joined(_metric_rows(log_dir / "metrics_before_resume.csv"), _metric_rows(log_dir / "metrics.csv"))
     if rows:
-        _write_metric_rows(log_dir / "metrics.csv", header, rows)
-    stash.unlink(missing_ok=True)
-
-
-def _write_metric_rows(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=header)
-        writer.writeheader()
-        writer.writerows(rows)
+        with open(into, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=header)
+            writer.writeheader()
+            writer.writerows(rows)
 
 
 class ChirpLocData(L.LightningDataModule):
