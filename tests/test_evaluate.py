@@ -238,3 +238,14 @@ def test_a_chirploc100k_folder_is_evaluated_without_noise_levels(tmp_path) -> No
     for rel in images_of(report):
         assert (report.parent / rel).is_file(), rel
     assert "mae_by_noise" not in report.read_text()
+
+
+def test_report_names_the_noise_level_or_says_it_is_not_recorded() -> None:
+    from chirploc.evaluate import noise_meaning
+    from chirploc.report import _noise_line
+
+    batch = get_scene("signal").generate(2, seed=0)
+    assert _noise_line(noise_meaning(batch)).startswith("- Noise level: SNR in dB — local SNR")
+    batch.noise_level = np.full(2, np.nan)
+    assert _noise_line(noise_meaning(batch)) == (
+        "- Noise level: not recorded in this data (ChirpLoc100K figures, for one, do not keep it).")

@@ -281,6 +281,13 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
+def test_cli_usage_errors_are_one_line_and_version_is_printed(tmp_path) -> None:
+    line = one_line_error(run_cli("--out", str(tmp_path / "x"), "--bogus", "1"))
+    assert "No such option: --bogus" in line and "generate --help" in line
+    version = subprocess.run([sys.executable, "-m", "chirploc.cli", "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.startswith("chirploc "), version.stderr
+
+
 def test_cli_unknown_scene(tmp_path) -> None:
     line = one_line_error(run_cli("--out", str(tmp_path / "x"), "--scene", "nosuchscene", "-n", "3"))
     assert "nosuchscene" in line

@@ -220,8 +220,18 @@ def test_fewer_rows_than_images(scenes, tmp_path):
     folder = write_folder(tmp_path / "set", scenes, 3)
     lines = (folder / "labels.csv").read_text().splitlines(keepends=True)
     (folder / "labels.csv").write_text("".join(lines[:2]))  # header and one row
-    with pytest.raises(ChirpLocIOError, match=r"labels\.csv: has 1 rows but the folder has 3 images.*images 2-3"):
+    with pytest.raises(ChirpLocIOError, match=r"labels\.csv: has 1 rows but the folder has 3 images, so images 2-3 have no row"):
         ChirpLoc100KFolder(folder)
+    (folder / "labels.csv").write_text("".join(lines[:3]))
+    with pytest.raises(ChirpLocIOError, match=r"so image 3 has no row"):
+        ChirpLoc100KFolder(folder)
+
+
+def test_more_rows_than_images_warns_and_reads_the_paired_ones(scenes, tmp_path):
+    folder = write_folder(tmp_path / "set", scenes, 3)
+    (folder / "spectrogram_3.png").unlink()
+    with pytest.warns(UserWarning, match=r"has 3 rows but the folder has 2 images; row 3 is ignored"):
+        assert len(ChirpLoc100KFolder(folder)) == 2
 
 
 def test_missing_labels_and_gaps(scenes, tmp_path):

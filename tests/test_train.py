@@ -113,6 +113,7 @@ def test_a_run_on_files_that_stops_within_one_pass_still_validates_and_writes_it
     model_dir = train(tiny_config(max_steps=3, batch_size=8), tmp_path / "run", files=files, progress=False)
     meta = json.loads((model_dir / "config.json").read_text())
     assert meta["steps"] == 3 and meta["best_val_loss"] is not None
+    assert meta["trained_on"] == {"files": 64, "kind": "chirploc100k"} and "scenes" not in meta["train_config"]
     assert [int(r["step"]) for r in val_rows(tmp_path / "run")] == [2]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -18,6 +19,21 @@ app = typer.Typer(
 
 class UserError(Exception):
     """A problem with the user's arguments or files: printed as one line, exit status 2."""
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"chirploc {version('chirploc')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", help="Print chirploc's version and exit.", is_eager=True, callback=_print_version)] = False,
+) -> None:
+    """Find chirps (frequency sweeps) in spectrograms, in seconds and hertz."""
 
 
 @app.command()
@@ -351,16 +367,48 @@ def export_command(
     typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB), max abs difference vs torch {diff:.1e}")
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    if category is UserWarning and "chirploc" in Path(filename).parts:
+        typer.echo(f"chirploc: warning: {message}", err=True)
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)
+
+
+_python_showwarning = warnings.showwarning
+
+
 def main() -> None:
-    """Console entry point: user errors become one line on stderr and exit status 2."""
+    """Console entry point: user errors, usage errors included, become one line on stderr and exit status 2;
+    chirploc's own warnings, one line each."""
+    warnings.showwarning = _show_warning
     try:
-        app()
+        _run()
+    finally:
+        warnings.showwarning = _python_showwarning
+
+
+def _run() -> None:
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        sys.exit(1)
+    except typer.TyperException as err:  # click's exceptions, as typer vendors them: usage errors above all
+        if type(err).__name__ == "NoArgsIsHelpError":
+            err.show()  # type: ignore[attr-defined]
+            sys.exit(0)
+        ctx = getattr(err, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        message = err.format_message() if hasattr(err, "format_message") else str(err)
+        typer.echo(f"chirploc: error: {message}{hint}", err=True)
+        sys.exit(err.exit_code)
     except (UserError, ValueError, FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError) as err:
         typer.echo(f"chirploc: error: {err}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
+        code = 130
+    if code == 130:  # Ctrl-C: typer returns it as this exit status
         typer.echo("chirploc: interrupted (train, finetune: run the same command with --resume to continue; generate: run it again)", err=True)
-        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

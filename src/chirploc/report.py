@@ -410,6 +410,13 @@ def _noise_header(noise: dict[str, Any]) -> str:
     return name if "(" in name else f"{name} (the scene's own units)"
 
 
+def _noise_line(noise: dict[str, Any]) -> str:
+    if noise["name"] == "noise level":  # no scene-specific name: the meaning says it all
+        return f"- Noise level: {noise['meaning']}."
+    unit = f" in {noise['unit']}" if noise.get("unit") else ""
+    return f"- Noise level: {noise['name']}{unit} — {noise['meaning']}."
+
+
 def _fmt_level(x: float) -> str:
     return f"{x:.3g}" if math.isfinite(float(x)) else "n/a"
 
@@ -434,8 +441,7 @@ def _markdown(result, title, rel, has_noise_bins, worst_lines, alarm_lines, wors
     lines += [
         f"- Matching: {result['matching']}. Matched chirps: {result['n_matched']}; "
         f"true chirps without an estimate: {result['n_unmatched_chirps']}.",
-        f"- Noise level: {noise['name']}"
-        + (f" in {noise['unit']}" if noise.get("unit") else "") + f" — {noise['meaning']}.",
+        _noise_line(noise),
         "",
         "## Overall",
         "",

@@ -11,6 +11,7 @@ JSON by `chirploc.checkpoints`: nothing is unpickled), `metrics.csv` under
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import sys
 import time
@@ -47,6 +48,16 @@ def batch_to_tensors(batch: SceneBatch, model: ModelConfig) -> dict[str, torch.T
         **encode_targets(batch, model.max_chirps),
         "scale": torch.as_tensor(np.broadcast_to(scale, (len(batch), 4)).copy(), dtype=torch.float32),
     }
+
+
+class _NoAdvert(logging.Filter):
+    """Drops Lightning's tip to install its cloud logger, printed at the start of every run."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "litlogger" not in record.getMessage()
+
+
+logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoAdvert())
 
 
 class MixedSceneStream(IterableDataset):
@@ -492,6 +503,8 @@ def train(
     with warnings.catch_warnings():
         # on --resume the earlier rows are kept (`stash_metrics`), whatever Lightning's logger says
         warnings.filterwarnings("ignore", message="Experiment logs directory .* will be deleted")
+        # Lightning 2.6 builds a LeafSpec, which torch 2.14 deprecates: nothing a user can act on
+        warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning)
         try:
             trainer.fit(module, datamodule=data, ckpt_path=str(last) if resume else None)
         except SystemExit as stop:  # Lightning answers Ctrl-C with sys.exit(1) after its shutdown
@@ -506,8 +519,10 @@ def train(
         merge_stashed_metrics(out / "logs")
     module.load_state_dict(_best_state(out))
     extra = {
-        "trained_on": [m.__dict__ for m in cfg.scenes] if files is None else "files",
-        "train_config": cfg.to_dict(),
+        "trained_on": [m.__dict__ for m in cfg.scenes] if files is None
+        else {"files": len(files), "kind": files.scene or "unknown"},
+        # a run on files streams no scenes: the preset's scene mix would only mislead
+        "train_config": {k: v for k, v in cfg.to_dict().items() if files is None or k != "scenes"},
         "command": command or "chirploc.train.train (Python API)",
         "steps": int(trainer.global_step),
         "minutes": round((time.perf_counter() - start) / 60, 2),

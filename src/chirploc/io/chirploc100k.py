@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
+from tqdm import tqdm
 
 from chirploc.io.errors import ChirpLocIOError
 from chirploc.io.figure import FREQ_RANGE_HZ, GRID, TIME_RANGE_S, read_figure, read_image
@@ -73,6 +74,13 @@ def _ranges(numbers: Iterable[int], limit: int = 8) -> str:
     if len(runs) > limit:
         text.append(f"and {len(runs) - limit} more runs")
     return ", ".join(text)
+
+
+def _numbered(noun: str, numbers: Sequence[int], singular: str, plural: str) -> str:
+    """'image 40 has' or 'images 40-42 have'."""
+    if len(numbers) == 1:
+        return f"{noun} {numbers[0]} {singular}"
+    return f"{noun}s {_ranges(numbers)} {plural}"
 
 
 def read_labels_csv(path: str | Path) -> ChirpTable:
@@ -187,14 +195,14 @@ class ChirpLoc100KFolder:
         labels = read_labels_csv(labels_path)
         if len(labels) < n:
             raise ChirpLocIOError(
-                f"{labels_path}: has {len(labels)} rows but the folder has {n} images, so images "
-                f"{_ranges(range(len(labels) + 1, n + 1))} have no row; the generator may have stopped between "
+                f"{labels_path}: has {len(labels)} rows but the folder has {n} images, so "
+                f"{_numbered('image', range(len(labels) + 1, n + 1), 'has', 'have')} no row; the generator may have stopped between "
                 "writing an image and its row: delete those images or add their rows"
             )
         if len(labels) > n:
             warnings.warn(
                 f"{labels_path}: has {len(labels)} rows but the folder has {n} images; "
-                f"rows {n + 1}..{len(labels)} are ignored",
+                f"{_numbered('row', range(n + 1, len(labels) + 1), 'is', 'are')} ignored",
                 stacklevel=2,
             )
             labels = labels.select(slice(0, n))
@@ -255,20 +263,11 @@ class ChirpLoc100KFolder:
             i, p = item
             values[i] = self._read(p).values
 
-        bar = None
-        if progress:
-            try:
-                from tqdm import tqdm
-
-                bar = tqdm(total=len(paths), desc=f"reading {self.path.name}", unit="image")
-            except ImportError:
-                bar = None
-        with ThreadPoolExecutor(READ_THREADS) as pool:
+        # the bar is closed (its line ended) before an error in a figure is reported
+        with tqdm(total=len(paths), desc=f"reading {self.path.name}", unit="image", disable=not progress) as bar, \
+                ThreadPoolExecutor(READ_THREADS) as pool:
             for _ in pool.map(read, enumerate(paths)):
-                if bar is not None:
-                    bar.update(1)
-        if bar is not None:
-            bar.close()
+                bar.update(1)
         return SceneBatch(
             values=values,
             times_s=bin_centres(*(self.axes[0] if self.axes else TIME_RANGE_S), GRID[1]),
