@@ -18,6 +18,7 @@ from scipy.signal import chirp as scipy_chirp
 
 from chirploc.inputs import InputOptions, Window, find_inputs, merge_window_estimates, read_input
 from chirploc.model import default_model_dir
+from chirploc.predict import load_model
 from chirploc.records import COLUMNS
 from chirploc.synth.signal import spectrogram_of_signal
 from chirploc.types import ChirpEstimate, Spectrogram
@@ -305,7 +306,7 @@ def test_tiny_model_plumbing(capsys, files, tmp_path) -> None:
         ("empty", [], "empty"),
         ("unknown", [], ".png, .jpg"),
         ("plain", [], "--time-range T0 T1 and --freq-range F0 F1"),
-        ("npy1", [], "needs --fs"),
+        ("npy1", [], "sampling rate in Hz: --fs"),
         ("edf", ["--channel", "O1"], "Fz, Cz"),
         ("nan", ["--fs", "256"], "NaN"),
     ],
@@ -471,3 +472,75 @@ def test_the_sweep_law_of_clear_chirps_comes_from_their_ridge() -> None:
         assert right >= 12, (sweep, [e[0].sweep for e in found])
     with pytest.raises(ValueError, match="sweep_law"):
         model.predict_spectrograms([batch.spectrogram(0)], sweep_law="guess")
+
+
+# --------------------------------------------------------------------------- recordings off the usual grid
+
+
+@pytest.mark.skipif(not SHIPPED, reason="no shipped model in chirploc/assets/default")
+def test_recordings_sampled_below_256_hz_give_no_chirps_from_noise_and_the_sweep_in_band(capsys, tmp_path) -> None:
+    """The band above such a recording's Nyquist frequency is filled with noise of its own level:
+    empty, it read as chirps (white noise at 64 Hz gave one at presence 0.99, from -0.13 s)."""
+    model = load_model()
+    rng = np.random.default_rng(3)
+    for fs in (64.0, 128.0):
+        assert model.predict(rng.standard_normal(int(40 * fs)), fs_hz=fs) == [], fs
+    fs = 100.0
+    path = tmp_path / "eeg100.wav"
+    wavfile.write(path, int(fs), with_chirps(rng, 40, fs, [(10.0, 8.0, 5.0, 25.0)]).astype(np.float32))
+    (rec,) = chirps_of(predict_json(capsys, path))
+    assert_close(rec, 10.0, 5.0, 25.0)
+    assert max(rec["start_freq_hz"], rec["end_freq_hz"]) <= fs / 2
+
+
+@pytest.mark.skipif(not SHIPPED, reason="no shipped model in chirploc/assets/default")
+def test_a_chirp_at_the_recording_start_is_cut_to_the_recording_and_carries_its_channel(tmp_path) -> None:
+    rng = np.random.default_rng(5)
+    path = write_edf(tmp_path / "edge.edf", {"C3": with_chirps(rng, 40, 256, [(0.0, 6.0, 20.0, 40.0)])}, 256)
+    (est,) = load_model().predict(path)
+    assert est.start_time_s >= 0.0 and abs(est.start_time_s) <= START_TOL_S
+    assert est.channel == "C3"
+
+
+@pytest.mark.skipif(not SHIPPED, reason="no shipped model in chirploc/assets/default")
+def test_the_chirploc100k_fit_runs_on_intensities_not_on_a_decibel_plane_on_its_axes(files) -> None:
+    from chirploc.predict import looks_painted
+
+    plane = np.load(files["npy2"])  # an STFT in dB, 12-20 s, 30 -> 70 Hz on the signal grid
+    assert not looks_painted(plane) and looks_painted(np.clip(plane - plane.min(), 0, None) / np.ptp(plane))
+    (best, *_) = load_model().predict(plane, time_range_s=(0, 60), freq_range_hz=(0, 100))
+    assert best.presence > 0.5  # the figure's fit had called it "no chirp" (presence 0.05)
+
+
+def test_recordings_chirploc_reads_only_in_part_are_read_with_a_one_line_warning(capsys, files, tmp_path) -> None:
+    fs = 8000
+    t = np.arange(5 * fs) / fs
+    audio = tmp_path / "bird.wav"
+    wavfile.write(audio, fs, (0.5 * scipy_chirp(t, 500, 5, 1500)).astype(np.float32))
+    code, _, err = run_cli(capsys, "predict", audio, "--method", "ridge", "--fs", "8000")
+    warnings_ = [line for line in err.splitlines() if line.startswith("chirploc: warning:")]
+    assert code == 0 and len(warnings_) == 3, err
+    assert "--fs 8000 is ignored" in warnings_[0] and "lasts 5 s" in warnings_[1] and "above 128 Hz" in warnings_[2]
+    cut = tmp_path / "cut.edf"
+    cut.write_bytes(files["edf"].read_bytes()[:50_000])
+    code, _, err = run_cli(capsys, "predict", cut, "--method", "ridge")
+    assert code == 0 and f"chirploc: warning: {cut}: EDF header indicates 90 data records" in err and "cut short" in err
+
+
+def test_arrays_and_files_of_the_wrong_kind_are_told_what_to_pass(capsys, files, tmp_path) -> None:
+    shard = tmp_path / "shard.npy"
+    np.save(shard, np.zeros((3, 16, 16), dtype=np.float32))
+    code, _, err = run_cli(capsys, "predict", shard, "--method", "ridge")
+    assert code == 2 and "3 spectrograms" in err and "chirploc evaluate --data FOLDER" in err
+    from chirploc.model import ModelError
+
+    with pytest.raises(ModelError, match="is a file of the model: pass its folder"):
+        load_model(default_model_dir() / "model.safetensors")
+    with pytest.raises(ValueError, match="a signal must be 1-D"):
+        load_model().predict(np.zeros((2560, 2)), fs_hz=256.0)
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text('{"targets": {}}')
+    code, out, err = run_cli(capsys, "describe", metrics)
+    assert code == 2 and out == "" and "holds no chirploc records" in err
+    done = subprocess.run([sys.executable, "-m", "chirploc", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("chirploc "), done.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import warnings
 from pathlib import Path
@@ -332,6 +333,8 @@ def evaluate(
     estimator = run.result.get("throughput", {}).get("estimator", method)
     path = write_report(run.result, run.estimates, run.batch, out, title=f"chirploc evaluation: {estimator} on {data}")
     res = run.result
+    if Path(data).is_dir() and n is not None and res["data"]["n_scenes"] < n:
+        typer.echo(f"chirploc: note: {data} holds {res['data']['n_scenes']} scenes, fewer than -n {n}: evaluated them all", err=True)
     thr = res.get("throughput", {})
     typer.echo(
         f"evaluated {estimator} on {res['data']['n_scenes']} scenes ({res['n_matched']} matched chirps): "
@@ -341,7 +344,8 @@ def evaluate(
         m = res["targets"].get(name)
         if m:
             digits = 3 if unit == "s" else 2
-            typer.echo(f"  {NAMES[name].lower():<16} r = {m['pearson_r']:.4f}   MAE = {m['mae']:.{digits}f} {unit}")
+            r = f"{m['pearson_r']:.4f}" if math.isfinite(m["pearson_r"]) else "n/a (fewer than 2 chirps, or no spread)"
+            typer.echo(f"  {NAMES[name].lower():<16} r = {r}   MAE = {m['mae']:.{digits}f} {unit}")
     typer.echo(f"  {'sweep type':<16} accuracy = {100 * res['sweep']['accuracy']:.1f} %")
     if "presence" in res:
         typer.echo(f"  {'presence':<16} AUC = {res['presence']['auc']:.4f}   accuracy at 0.5 = {100 * res['presence']['accuracy']:.1f} %")

@@ -42,6 +42,12 @@ SUPPORTED_EXTENSIONS = IMAGE_EXTENSIONS + ARRAY_EXTENSIONS + AUDIO_EXTENSIONS + 
 KIND_FIGURE, KIND_IMAGE, KIND_SPECTROGRAM, KIND_SIGNAL = "figure", "image", "spectrogram", "signal"
 
 
+_RANGES_HINT = (
+    "its axes' outer edges: --time-range T0 T1 and --freq-range F0 F1 "
+    "(time_range_s=(T0, T1), freq_range_hz=(F0, F1) in Python)"
+)
+
+
 @dataclass
 class InputOptions:
     """How to read files that do not carry everything themselves.
@@ -163,7 +169,7 @@ def _read_image_file(path: Path, options: InputOptions) -> Window:
         if is_chirploc100k_figure(path):
             return Window(read_figure(path), path, kind=KIND_FIGURE)
         if options.time_range_s is None or options.freq_range_hz is None:
-            raise ChirpLocIOError(f"{path}: a plain image needs --time-range T0 T1 and --freq-range F0 F1")
+            raise ChirpLocIOError(f"{path}: a plain image needs {_RANGES_HINT}")
         spec = read_image(path, tuple(options.time_range_s), tuple(options.freq_range_hz))
     except ChirpLocIOError:
         raise
@@ -183,12 +189,12 @@ def _read_npy(path: Path, options: InputOptions) -> list[Window]:
         raise ChirpLocIOError(f"{path}: holds {getattr(data, 'dtype', type(data).__name__)} values: save real numbers")
     if data.ndim == 1:
         if options.fs_hz is None:
-            raise ChirpLocIOError(f"{path}: a 1-D .npy signal needs --fs (its sampling rate in Hz)")
+            raise ChirpLocIOError(f"{path}: a 1-D .npy signal needs its sampling rate in Hz: --fs (fs_hz= in Python)")
         return signal_windows(path, data, float(options.fs_hz), None, options)
     if data.ndim == 2:
         if options.time_range_s is None or options.freq_range_hz is None:
             raise ChirpLocIOError(
-                f"{path}: a 2-D .npy spectrogram [freq, time] needs --time-range T0 T1 and --freq-range F0 F1"
+                f"{path}: a 2-D .npy spectrogram [freq, time] needs {_RANGES_HINT}"
             )
         _check_finite(path, data, "spectrogram values")
         try:
@@ -198,8 +204,13 @@ def _read_npy(path: Path, options: InputOptions) -> list[Window]:
         if min(data.shape) < 2:
             raise ChirpLocIOError(f"{path}: a spectrogram needs at least 2 rows and 2 columns, got shape {data.shape}")
         return [Window(spec, path, offset_s=spec.time_range_s[0], kind=KIND_SPECTROGRAM)]
+    hint = (
+        f"; a 3-D array holds {data.shape[0]} spectrograms (a `chirploc generate` shard, for one): evaluate their "
+        "folder with `chirploc evaluate --data FOLDER`, or save the one you want (array[i]) on its own"
+        if data.ndim == 3 else ""
+    )
     raise ChirpLocIOError(
-        f"{path}: an array of shape {data.shape} is neither a 1-D signal nor a 2-D spectrogram [freq, time]"
+        f"{path}: an array of shape {data.shape} is neither a 1-D signal nor a 2-D spectrogram [freq, time]{hint}"
     )
 
 
@@ -212,6 +223,7 @@ def _read_wav(path: Path, options: InputOptions) -> list[Window]:
             fs, data = wavfile.read(path)
     except (OSError, ValueError, EOFError) as err:
         raise ChirpLocIOError(f"{path}: cannot read it as a WAV file ({_reason(err)}): write it as PCM or float WAV") from err
+    _warn_ignored_fs(path, options)
     samples = _wav_to_float(np.asarray(data))
     if samples.ndim == 1:
         samples = samples[:, None]
@@ -221,6 +233,11 @@ def _read_wav(path: Path, options: InputOptions) -> list[Window]:
     for i in picked:
         windows += signal_windows(path, samples[:, i], float(fs), names[i] if len(names) > 1 or options.channels else None, options)
     return windows
+
+
+def _warn_ignored_fs(path: Path, options: InputOptions) -> None:
+    if options.fs_hz is not None:
+        warnings.warn(f"{path}: --fs {options.fs_hz:g} is ignored: the file gives its own sampling rate", stacklevel=3)
 
 
 def _wav_to_float(data: np.ndarray) -> np.ndarray:
@@ -238,14 +255,19 @@ def _read_edf(path: Path, options: InputOptions) -> list[Window]:
     reader = edfio.read_bdf if path.suffix.lower() == ".bdf" else edfio.read_edf
     kind = "BDF" if path.suffix.lower() == ".bdf" else "EDF"
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             edf = reader(path)
             signals = list(edf.signals)
     except Exception as err:  # the reader raises many kinds on a damaged header
         raise ChirpLocIOError(f"{path}: cannot read it as an {kind} file ({_reason(err)}): check that the file is whole") from err
     if not signals:
         raise ChirpLocIOError(f"{path}: the {kind} file holds no signal channels")
+    for note in caught:
+        if "data records" in str(note.message):  # edfio's word for a file cut short
+            said = str(note.message).replace("Updating header.", "").strip().rstrip(".")
+            warnings.warn(f"{path}: {said}: the file is cut short; reading the records it holds", stacklevel=3)
+    _warn_ignored_fs(path, options)
     names = [s.label.strip() for s in signals]
     picked = _pick_channels(path, names, options.channels, numbers_allowed=False)
     start = _edf_start(edf)
@@ -366,8 +388,18 @@ def signal_windows(
             f"{path}: {where} lasts {n / fs:g} s ({n} samples at {fs:g} Hz); "
             f"chirploc needs at least {min_s:g} s (one analysis window)"
         )
+    if n / fs < options.window_s:
+        warnings.warn(
+            f"{path}: {where} lasts {n / fs:g} s, less than the {options.window_s:g} s window chirploc reads: "
+            "its spectrogram is stretched to the window, so its answers are less sure than on longer recordings",
+            stacklevel=3,
+        )
+    _warn_above_band(path, where, samples, fs, FS_HZ / 2)
     band_limit = fs / 2 if fs / 2 < FS_HZ / 2 else None
+    original, original_fs = samples, fs
     samples, fs = _resample_once(samples, fs, FS_HZ)
+    if band_limit is not None:
+        samples = _fill_above_band(samples, fs, original, original_fs)
     n = samples.size
     win = int(round(options.window_s * fs))
     hop = max(1, int(round(options.hop_s * fs)))
@@ -395,6 +427,43 @@ def _resample_once(samples: np.ndarray, fs: float, target_fs: float) -> tuple[np
     if ratio.numerator == 0:
         return samples, fs  # the spectrogram function says why it cannot be done
     return resample_poly(samples, ratio.numerator, ratio.denominator), fs * ratio.numerator / ratio.denominator
+
+
+def _warn_above_band(path: Path, where: str, samples: np.ndarray, fs: float, top_hz: float) -> None:
+    """A warning when most of a recording's power lies above `top_hz`, which the spectrogram drops."""
+    if fs / 2 <= top_hz:
+        return
+    from scipy.signal import welch
+
+    freqs, psd = welch(samples, fs=fs, nperseg=min(samples.size, 1024))
+    total = float(psd.sum())
+    share = float(psd[freqs > top_hz].sum()) / total if total > 0 else 0.0
+    if share > 0.5:
+        warnings.warn(
+            f"{path}: {where}: {share:.0%} of its power lies above {top_hz:g} Hz, which chirploc's spectrograms of "
+            f"signals leave out (they cover 0-{top_hz:g} Hz, made for EEG); for sweeps at higher frequencies pass "
+            "your own spectrogram as a 2-D .npy [freq, time] with --time-range and --freq-range",
+            stacklevel=3,
+        )
+
+
+def _fill_above_band(samples: np.ndarray, fs: float, original: np.ndarray, original_fs: float) -> np.ndarray:
+    """`samples` (resampled up to `fs`) plus white noise above the original Nyquist frequency,
+    at the level of the recording's own upper band (the median PSD from half to nine tenths
+    of that frequency). The network and the fit know spectrograms whose noise covers every
+    row: an empty band above a 32 or 64 Hz limit, with the resampling filter's faint images
+    of the chirps in it, read as chirps (white noise at 64 Hz gave one at presence 0.99).
+    The noise is seeded, so the same recording gives the same answer."""
+    from scipy.signal import butter, sosfiltfilt, welch
+
+    nyquist = original_fs / 2
+    freqs, psd = welch(np.asarray(original, dtype=np.float64), fs=original_fs, nperseg=min(original.size, 256))
+    upper = (freqs >= 0.5 * nyquist) & (freqs <= 0.9 * nyquist)
+    level = float(np.median(psd[upper])) if upper.any() else float(np.median(psd))  # units^2 / Hz, one-sided
+    if not (math.isfinite(level) and level > 0):
+        return samples
+    noise = np.random.default_rng(0).standard_normal(samples.size) * math.sqrt(level * fs / 2)
+    return samples + sosfiltfilt(butter(8, nyquist, btype="highpass", fs=fs, output="sos"), noise)
 
 
 def _check_finite(path: Path, values: np.ndarray, what: str) -> None:

@@ -13,6 +13,7 @@ may report only that one, and a real chirp would be lost.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, Sequence
 
 from chirploc.describe import PRESENCE_THRESHOLD
@@ -32,6 +33,7 @@ def locate(
     """Each window's own estimates, and the chirps of the whole file as (channel, estimate),
     each once, ordered by channel then start time (see the module docstring)."""
     windows = list(windows)
+    estimator = _inside_windows(estimator)
     found = estimator(windows)
     merged = merge_window_estimates(list(zip(windows, found)), presence_threshold=presence_threshold)
     if confirm:
@@ -71,6 +73,31 @@ def confirm_in_centred_windows(
         mine = [e for k, (ch, _) in enumerate(merged) if ch == channel and (e := kept[k]) is not None]
         out += [(channel, e) for e in unique_chirps(mine)]
     return out
+
+
+def _inside_windows(estimator: Estimator) -> Estimator:
+    """`estimator` whose estimates lie inside their windows: cut to the window's time span
+    (a chirp at a recording's very start or end can be read a few tenths of a second past
+    it) and dropped where they reach above what the source holds (`Window.band_limit_hz`)."""
+
+    def inside(window: Window, est: ChirpEstimate) -> ChirpEstimate | None:
+        if window.band_limit_hz is not None and max(est.start_freq_hz, est.end_freq_hz) > window.band_limit_hz:
+            return None
+        lo, hi = window.time_range_s
+        start, end = max(est.start_time_s, lo), min(est.end_time_s, hi)
+        if end <= start:
+            return None
+        if (start, end) == (est.start_time_s, est.end_time_s):
+            return est
+        return replace(est, start_time_s=start, duration_s=end - start)
+
+    def estimate(windows: list[Window]) -> list[list[ChirpEstimate]]:
+        return [
+            [e for est in estimates if (e := inside(w, est)) is not None]
+            for w, estimates in zip(windows, estimator(windows))
+        ]
+
+    return estimate
 
 
 def _straddles(est: ChirpEstimate, time_s: float) -> bool:

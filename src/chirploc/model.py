@@ -351,6 +351,8 @@ def save_model(net: ChirpLocNet, folder: str | Path, extra: dict[str, Any] | Non
 def read_config(folder: str | Path) -> dict[str, Any]:
     folder = Path(folder)
     path = folder / CONFIG_FILE
+    if folder.is_file() and (folder.parent / CONFIG_FILE).is_file():
+        raise ModelError(f"{folder} is a file of the model: pass its folder, {folder.parent}")
     if not path.is_file():
         inside = next((folder / sub for sub in ("model", "adapter") if (folder / sub).is_dir()), None)
         hint = f"pass {inside}, the model inside this run folder" if inside else "pass a folder written by `chirploc train`"

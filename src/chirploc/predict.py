@@ -8,6 +8,7 @@ model folder written by `chirploc train`, or a LoRA adapter folder written by
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
@@ -100,13 +101,18 @@ class ChirpLocModel:
                 sorted(decode(outputs, time_range, freq_range, j), key=lambda e: -e.presence) for j in range(len(members))
             ]
             times, freqs = specs[members[0]].times_s, specs[members[0]].freqs_hz
-            if refine and on_chirploc100k_grid(times, freqs):
-                found = refine_chirploc100k(values, found)
-            else:
+            painted = [j for j in range(len(members)) if looks_painted(values[j])] if on_chirploc100k_grid(times, freqs) else []
+            if refine and painted:  # the fit's model is a painted figure: intensities, not (say) decibels
+                for j, refined in zip(painted, refine_chirploc100k(values[painted], [found[j] for j in painted])):
+                    found[j] = refined
+            rest = [j for j in range(len(members)) if not (refine and j in painted)]
+            if rest:
                 if sweep_law == "ridge":
-                    found = with_ridge_sweeps(values, times, freqs, found)
+                    for j, law in zip(rest, with_ridge_sweeps(values[rest], times, freqs, [found[j] for j in rest])):
+                        found[j] = law
                 if refine and on_signal_grid(times, freqs):
-                    found = refine_signal(values, times, freqs, found, workers=workers)
+                    for j, fit in zip(rest, refine_signal(values[rest], times, freqs, [found[j] for j in rest], workers=workers)):
+                        found[j] = fit
             for i, estimates in zip(members, found):
                 results[i] = estimates
         return results
@@ -131,9 +137,10 @@ class ChirpLocModel:
 
         x: a Spectrogram; a 2-D array [freq, time] with `time_range_s` and `freq_range_hz`;
         a 1-D signal with `fs_hz` (cut into windows as a recording file is); a file path
-        (image, .npy, WAV, EDF: a recording longer than one window gives the chirps found,
-        each once, in recording time, over all its channels); or a list of Spectrograms
-        (then one list of estimates per spectrogram).
+        (image, .npy, WAV, EDF); or a list of Spectrograms (then one list of estimates per
+        spectrogram). A spectrogram gives every candidate, most likely first; a signal or a
+        file gives the chirps found (presence at least 0.5), each once, in recording time,
+        over all its channels (`ChirpEstimate.channel` names a WAV's or EDF's channel).
         """
         if isinstance(x, Spectrogram):
             return self.predict_spectrograms([x])[0]
@@ -144,6 +151,11 @@ class ChirpLocModel:
             return self._predict_windows(read_input(Path(x), options))
         if isinstance(x, np.ndarray):
             if x.ndim == 2:
+                if fs_hz is not None:
+                    raise ValueError(
+                        f"an array of shape {x.shape} with fs_hz: a signal must be 1-D, one channel "
+                        "(pass each channel on its own); a 2-D array is a spectrogram [freq, time], with time_range_s and freq_range_hz"
+                    )
                 if time_range_s is None or freq_range_hz is None:
                     raise ValueError("a 2-D array needs time_range_s and freq_range_hz (its axes' outer edges)")
                 return self.predict_spectrograms([Spectrogram.from_ranges(x, time_range_s, freq_range_hz)])[0]
@@ -164,10 +176,15 @@ class ChirpLocModel:
         from chirploc.describe import PRESENCE_THRESHOLD
         from chirploc.locate import locate
 
-        if len(windows) == 1:
-            return self.estimate_windows(windows)[0]
         _, merged = locate(windows, self.estimate_windows, presence_threshold=PRESENCE_THRESHOLD)
-        return [e for _, e in merged]
+        return [e if channel is None else replace(e, channel=channel) for channel, e in merged]
+
+
+def looks_painted(values: np.ndarray) -> bool:
+    """Whether a plane on ChirpLoc100K's grid holds intensities as its figures and scenes do
+    (the scene's noisy values lie within about -0.5 and 1, a figure's within 0 and 1), which
+    the figure's forward model fits; an STFT in decibels on those axes does not."""
+    return bool(values.min() >= -1.0 and values.max() <= 2.0)
 
 
 def load_model(path: str | Path | None = None) -> ChirpLocModel:

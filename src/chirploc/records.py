@@ -148,14 +148,21 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
         raise ChirpLocIOError(f"{path}: the file is empty")
     if path.suffix.lower() == ".csv" or not text.lstrip().startswith(("[", "{")):
         rows = list(csv.DictReader(io.StringIO(text)))
-        return [{k: (None if v == "" else v) for k, v in row.items()} for row in rows]
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ChirpLocIOError(f"{path}: is not valid JSON ({err.msg} at line {err.lineno}): pass a file written by `chirploc predict`") from err
-    data = [data] if isinstance(data, dict) else data
+        data: Any = [{k: (None if v == "" else v) for k, v in row.items()} for row in rows]
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ChirpLocIOError(f"{path}: is not valid JSON ({err.msg} at line {err.lineno}): pass a file written by `chirploc predict`") from err
+        data = [data] if isinstance(data, dict) else data
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise ChirpLocIOError(f"{path}: holds no list of records: pass a file written by `chirploc predict`")
+    needed = ("file", "presence")
+    if not data or any(not all(key in r for key in needed) for r in data):
+        raise ChirpLocIOError(
+            f"{path}: holds no chirploc records (each has the fields {', '.join(needed)} and the chirp's numbers): "
+            "pass a file written by `chirploc predict`"
+        )
     return data
 
 

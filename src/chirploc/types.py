@@ -179,6 +179,8 @@ class ChirpEstimate(Chirp):
 
     presence: float = 1.0
     uncertainty: dict[str, float] = field(default_factory=dict)
+    #: the channel of the recording it was found in, where the source has channels (WAV, EDF)
+    channel: str | None = None
 
 
 @dataclass

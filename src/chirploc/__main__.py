@@ -1,0 +1,5 @@
+"""`python -m chirploc`: the `chirploc` command."""
+
+from chirploc.cli import main
+
+main()
