@@ -20,7 +20,7 @@ from chirploc.inputs import InputOptions, Window, find_inputs, merge_window_esti
 from chirploc.model import default_model_dir
 from chirploc.predict import load_model
 from chirploc.records import COLUMNS
-from chirploc.synth.signal import spectrogram_of_signal
+from chirploc.synth.signal import pink_noise, spectrogram_of_signal
 from chirploc.types import ChirpEstimate, Spectrogram
 
 # tolerances on clear chirps (high SNR, several seconds long)
@@ -39,16 +39,6 @@ BASE_KEYS = [
 
 
 # --------------------------------------------------------------------------- making files
-
-
-def pink_noise(rng: np.random.Generator, n: int, fs: float) -> np.ndarray:
-    """Unit-variance noise with a 1/f power spectrum (no DC)."""
-    spectrum = np.fft.rfft(rng.standard_normal(n))
-    freqs = np.fft.rfftfreq(n, 1 / fs)
-    spectrum[1:] /= np.sqrt(freqs[1:])
-    spectrum[0] = 0
-    x = np.fft.irfft(spectrum, n)
-    return x / x.std()
 
 
 def with_chirps(rng, seconds: float, fs: float, chirps, amplitude: float = 2.0) -> np.ndarray:
@@ -520,7 +510,20 @@ def test_recordings_chirploc_reads_only_in_part_are_read_with_a_one_line_warning
     code, _, err = run_cli(capsys, "predict", audio, "--method", "ridge", "--fs", "8000")
     warnings_ = [line for line in err.splitlines() if line.startswith("chirploc: warning:")]
     assert code == 0 and len(warnings_) == 3, err
-    assert "--fs 8000 is ignored" in warnings_[0] and "lasts 5 s" in warnings_[1] and "above 128 Hz" in warnings_[2]
+    assert "lasts 5 s" in warnings_[0] and "above 128 Hz" in warnings_[1]
+    assert "--fs 8000 ignored: the file is a recording" in warnings_[2]
+    code, _, err = run_cli(capsys, "predict", files["figure"], "--method", "ridge", "--time-range", "0", "10",
+                           "--freq-range", "0", "50", "--channel", "Cz")
+    assert code == 0 and err.strip() == (f"chirploc: warning: {files['figure']}: --time-range/--freq-range and --channel "
+                                         "ignored: the file is a ChirpLoc100K figure, on its own axes (0-60 s, 0-100 Hz), with no channels")
+    from PIL import Image
+
+    framed = np.full((120, 160), 255, dtype=np.uint8)
+    framed[10:110, 30:150] = np.random.default_rng(0).integers(0, 200, (100, 120))  # a plot area in white margins
+    Image.fromarray(framed).save(tmp_path / "figure.png")
+    code, _, err = run_cli(capsys, "predict", tmp_path / "figure.png", "--method", "ridge", "--time-range", "0", "32",
+                           "--freq-range", "0", "128")
+    assert code == 0 and "white margins (30 px at the left, 10 px at the right, 10 px at the top, 10 px at the bottom)" in err
     cut = tmp_path / "cut.edf"
     cut.write_bytes(files["edf"].read_bytes()[:50_000])
     code, _, err = run_cli(capsys, "predict", cut, "--method", "ridge")

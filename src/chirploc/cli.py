@@ -334,7 +334,9 @@ def evaluate(
     path = write_report(run.result, run.estimates, run.batch, out, title=f"chirploc evaluation: {estimator} on {data}")
     res = run.result
     if Path(data).is_dir() and n is not None and res["data"]["n_scenes"] < n:
-        typer.echo(f"chirploc: note: {data} holds {res['data']['n_scenes']} scenes, fewer than -n {n}: evaluated them all", err=True)
+        count = res["data"]["n_scenes"]
+        typer.echo(f"chirploc: note: {data} holds {count} scene{'s' * (count != 1)}, fewer than -n {n}: evaluated "
+                   f"{'them all' if count != 1 else 'it'}", err=True)
     thr = res.get("throughput", {})
     typer.echo(
         f"evaluated {estimator} on {res['data']['n_scenes']} scenes ({res['n_matched']} matched chirps): "

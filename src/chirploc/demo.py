@@ -49,7 +49,7 @@ def run_demo(out: Path, n: int = 3, seed: int = 0) -> list[Path]:
             found: list[ChirpEstimate] = [e for e in estimate(spec, name) if e.presence >= PRESENCE_THRESHOLD]
             path = plot_overlay(
                 spec, out / f"{name}_{i}.png", truth=chirps, estimates=found,
-                title=f"{name} scene {i}: truth dashed, {name_of_estimator} solid",
+                title=f"{name} scene {i}: truth dashed, {name_of_estimator} solid", source=name,
             )
             written.append(path)
             print(f"  {path.name}")

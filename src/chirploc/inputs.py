@@ -98,7 +98,7 @@ class Window:
     #: wall-clock time of the recording's t = 0, where the file says (EDF)
     start_datetime: datetime | None = None
     #: the highest frequency the source holds (half its sampling rate) when that lies
-    #: inside the spectrogram: rows above it hold only the resampling filter's residue
+    #: inside the spectrogram: rows above it hold filler noise (`_fill_above_band`)
     band_limit_hz: float | None = None
     #: the signal the window was cut from, where it can be cut again elsewhere
     source: "SignalSource | None" = None
@@ -154,12 +154,35 @@ def read_input(path: str | Path, options: InputOptions | None = None) -> list[Wi
     if path.stat().st_size == 0:
         raise ChirpLocIOError(f"{path}: the file is empty (0 bytes): check that it was written completely")
     if ext in IMAGE_EXTENSIONS:
-        return [_read_image_file(path, options)]
-    if ext in ARRAY_EXTENSIONS:
-        return _read_npy(path, options)
-    if ext in AUDIO_EXTENSIONS:
-        return _read_wav(path, options)
-    return _read_edf(path, options)
+        windows = [_read_image_file(path, options)]
+    elif ext in ARRAY_EXTENSIONS:
+        windows = _read_npy(path, options)
+    elif ext in AUDIO_EXTENSIONS:
+        windows = _read_wav(path, options)
+    else:
+        windows = _read_edf(path, options)
+    _warn_unused_options(path, ext, windows[0].kind, options)
+    return windows
+
+
+def _warn_unused_options(path: Path, ext: str, kind: str, options: InputOptions) -> None:
+    """One warning naming the options this file does not use (it carries that itself, or has no use for it)."""
+    recording = ext in AUDIO_EXTENSIONS or ext in EDF_EXTENSIONS
+    unused = [
+        name for name, given, used in (
+            ("--time-range/--freq-range", options.time_range_s is not None or options.freq_range_hz is not None,
+             kind in (KIND_IMAGE, KIND_SPECTROGRAM)),
+            (f"--fs {options.fs_hz:g}" if options.fs_hz else "--fs", options.fs_hz is not None,
+             kind == KIND_SIGNAL and not recording),
+            ("--channel", bool(options.channels), recording),
+        ) if given and not used
+    ]
+    if unused:
+        what = {KIND_FIGURE: "a ChirpLoc100K figure, on its own axes (0-60 s, 0-100 Hz), with no channels",
+                KIND_SIGNAL: "a recording, which gives its own sampling rate and axes" if recording
+                else "a 1-D signal of one channel, on axes from --fs",
+                }.get(kind, "a spectrogram on the given axes, with no channels or sampling rate")
+        warnings.warn(f"{path}: {' and '.join(unused)} ignored: the file is {what}", stacklevel=3)
 
 
 def _read_image_file(path: Path, options: InputOptions) -> Window:
@@ -175,7 +198,28 @@ def _read_image_file(path: Path, options: InputOptions) -> Window:
         raise
     except (OSError, ValueError, SyntaxError) as err:  # what PIL and the readers raise on a bad file
         raise ChirpLocIOError(f"{path}: cannot read it as an image ({_reason(err)}): check that it is a whole PNG or JPEG") from err
+    margins = _white_margins(spec.values)
+    if margins:
+        warnings.warn(
+            f"{path}: the image has white margins ({margins}): chirploc reads the whole image as the plane, so crop a "
+            "plotted figure to its plot area (no axes, labels or colour bar) and give that area's --time-range and --freq-range",
+            stacklevel=3,
+        )
     return Window(spec, path, offset_s=spec.time_range_s[0], kind=KIND_IMAGE)
+
+
+def _white_margins(values: np.ndarray, level: float = 0.97, min_share: float = 0.02) -> str:
+    """'12 px at the left, 30 px at the bottom' for the sides of an image whose outer rows or
+    columns are white (a plotted figure's margins), '' when there are none to speak of."""
+
+    def run(lines: np.ndarray) -> int:
+        white = (lines >= level).all(axis=1)
+        return int(np.argmin(white)) if not white.all() else len(white)
+
+    sides = {"left": run(values.T), "right": run(values.T[::-1]), "top": run(values[::-1]), "bottom": run(values)}
+    sizes = {"left": values.shape[1], "right": values.shape[1], "top": values.shape[0], "bottom": values.shape[0]}
+    wide = [f"{n} px at the {side}" for side, n in sides.items() if n >= max(2, min_share * sizes[side])]
+    return ", ".join(wide)
 
 
 def _read_npy(path: Path, options: InputOptions) -> list[Window]:
@@ -223,7 +267,6 @@ def _read_wav(path: Path, options: InputOptions) -> list[Window]:
             fs, data = wavfile.read(path)
     except (OSError, ValueError, EOFError) as err:
         raise ChirpLocIOError(f"{path}: cannot read it as a WAV file ({_reason(err)}): write it as PCM or float WAV") from err
-    _warn_ignored_fs(path, options)
     samples = _wav_to_float(np.asarray(data))
     if samples.ndim == 1:
         samples = samples[:, None]
@@ -233,11 +276,6 @@ def _read_wav(path: Path, options: InputOptions) -> list[Window]:
     for i in picked:
         windows += signal_windows(path, samples[:, i], float(fs), names[i] if len(names) > 1 or options.channels else None, options)
     return windows
-
-
-def _warn_ignored_fs(path: Path, options: InputOptions) -> None:
-    if options.fs_hz is not None:
-        warnings.warn(f"{path}: --fs {options.fs_hz:g} is ignored: the file gives its own sampling rate", stacklevel=3)
 
 
 def _wav_to_float(data: np.ndarray) -> np.ndarray:
@@ -267,7 +305,6 @@ def _read_edf(path: Path, options: InputOptions) -> list[Window]:
         if "data records" in str(note.message):  # edfio's word for a file cut short
             said = str(note.message).replace("Updating header.", "").strip().rstrip(".")
             warnings.warn(f"{path}: {said}: the file is cut short; reading the records it holds", stacklevel=3)
-    _warn_ignored_fs(path, options)
     names = [s.label.strip() for s in signals]
     picked = _pick_channels(path, names, options.channels, numbers_allowed=False)
     start = _edf_start(edf)

@@ -8,8 +8,8 @@ model folder written by `chirploc train`, or a LoRA adapter folder written by
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
@@ -101,18 +101,20 @@ class ChirpLocModel:
                 sorted(decode(outputs, time_range, freq_range, j), key=lambda e: -e.presence) for j in range(len(members))
             ]
             times, freqs = specs[members[0]].times_s, specs[members[0]].freqs_hz
+
+            def update(indices: list[int], estimator) -> None:  # noqa: ANN001
+                for j, estimates in zip(indices, estimator(values[indices], [found[j] for j in indices])):
+                    found[j] = estimates
+
+            # the figure's fit models a painted figure: intensities, not (say) decibels on its axes
             painted = [j for j in range(len(members)) if looks_painted(values[j])] if on_chirploc100k_grid(times, freqs) else []
-            if refine and painted:  # the fit's model is a painted figure: intensities, not (say) decibels
-                for j, refined in zip(painted, refine_chirploc100k(values[painted], [found[j] for j in painted])):
-                    found[j] = refined
+            if refine and painted:
+                update(painted, refine_chirploc100k)
             rest = [j for j in range(len(members)) if not (refine and j in painted)]
-            if rest:
-                if sweep_law == "ridge":
-                    for j, law in zip(rest, with_ridge_sweeps(values[rest], times, freqs, [found[j] for j in rest])):
-                        found[j] = law
-                if refine and on_signal_grid(times, freqs):
-                    for j, fit in zip(rest, refine_signal(values[rest], times, freqs, [found[j] for j in rest], workers=workers)):
-                        found[j] = fit
+            if rest and sweep_law == "ridge":
+                update(rest, lambda v, e: with_ridge_sweeps(v, times, freqs, e))
+            if rest and refine and on_signal_grid(times, freqs):
+                update(rest, lambda v, e: refine_signal(v, times, freqs, e, workers=workers))
             for i, estimates in zip(members, found):
                 results[i] = estimates
         return results

@@ -374,6 +374,7 @@ def write_report(
                 batch.spectrogram(i), figdir / name, truth=truth, estimates=shown,
                 title=(f"scene {i}: start-time error {errors['start_time_s'][p]:+.2f} s, "
                        f"start-freq error {errors['start_freq_hz'][p]:+.1f} Hz"),
+                source=batch.scene,
             )
             worst_rows.append((f"{FIGURES}/{name}", i, "worst"))
             slots = np.flatnonzero(batch.labels.present[i])
@@ -393,7 +394,7 @@ def write_report(
             name = f"false_alarm_{k}.png"
             best = sorted(estimates[i], key=lambda e: -e.presence)[:1]
             plot_overlay(batch.spectrogram(int(i)), figdir / name, truth=[], estimates=best,
-                         title=f"scene {i}: no chirp, estimated presence {scores[i]:.2f}")
+                         title=f"scene {i}: no chirp, estimated presence {scores[i]:.2f}", source=batch.scene)
             worst_rows.append((f"{FIGURES}/{name}", int(i), "false alarm"))
             alarm_lines.append(f"| {k} | {i} | {_fmt_level(batch.noise_level[i])} | {_estimate_text(best[0])} |")
 

@@ -122,9 +122,8 @@ def ridge_estimator(max_chirps: int = RIDGE_MAX_CHIRPS) -> Estimator:
 
 
 def _in_band(window: Window) -> Spectrogram:
-    """The window's spectrogram without the rows above what its source holds (the ridge
-    tracker normalises each row by its own spread, which turns near-empty rows into
-    noise as strong as anywhere else)."""
+    """The window's spectrogram without the rows above what its source holds: they hold
+    only filler noise, in which the ridge tracker has nothing to find."""
     spec = window.spectrogram
     if window.band_limit_hz is None:
         return spec
@@ -205,7 +204,8 @@ def _plot_windows(
             name = f"{stem}-{k}"
         used.add(name)
         title = f"{path.name}" + (f", {w.channel}" if w.channel else "") + f", {lo:.1f}-{hi:.1f} s"
-        written.append(plot_overlay(w.spectrogram, plot_dir / f"{name}.png", estimates=shown, title=title))
+        written.append(plot_overlay(w.spectrogram, plot_dir / f"{name}.png", estimates=shown, title=title, source=w.kind,
+                                    band_limit_hz=w.band_limit_hz))
     return written
 
 

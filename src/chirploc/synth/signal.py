@@ -71,6 +71,17 @@ _LINEAR, _EXPONENTIAL, _QUADRATIC, _HYPERBOLIC = (SWEEP_TYPES.index(s) for s in 
 # --------------------------------------------------------------------------- STFT
 
 
+def pink_noise(rng: np.random.Generator, n: int, fs: float) -> np.ndarray:
+    """`n` samples at `fs` Hz of unit-variance noise with a 1/f power spectrum (no DC): a plain
+    background for hand-made recordings (the scene draws its own, with a random exponent)."""
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    freqs = np.fft.rfftfreq(n, 1 / fs)
+    spectrum[1:] /= np.sqrt(freqs[1:])
+    spectrum[0] = 0
+    x = np.fft.irfft(spectrum, n)
+    return x / x.std()
+
+
 def _check_stft(nperseg: int, hop: int) -> tuple[int, int]:
     if int(nperseg) != nperseg or nperseg < 4 or nperseg % 2:
         raise ValueError(f"nperseg must be an even number of samples >= 4, got {nperseg}")
