@@ -503,6 +503,7 @@ def train(
     with warnings.catch_warnings():
         # on --resume the earlier rows are kept (`stash_metrics`), whatever Lightning's logger says
         warnings.filterwarnings("ignore", message="Experiment logs directory .* will be deleted")
+        warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty")  # --resume reuses it
         # Lightning 2.6 builds a LeafSpec, which torch 2.14 deprecates: nothing a user can act on
         warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning)
         try:
