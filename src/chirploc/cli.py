@@ -333,13 +333,13 @@ def evaluate(
     estimator = run.result.get("throughput", {}).get("estimator", method)
     path = write_report(run.result, run.estimates, run.batch, out, title=f"chirploc evaluation: {estimator} on {data}")
     res = run.result
-    if Path(data).is_dir() and n is not None and res["data"]["n_scenes"] < n:
-        count = res["data"]["n_scenes"]
+    count = res["data"]["n_scenes"]
+    if Path(data).is_dir() and count < n:
         typer.echo(f"chirploc: note: {data} holds {count} scene{'s' * (count != 1)}, fewer than -n {n}: evaluated "
                    f"{'them all' if count != 1 else 'it'}", err=True)
     thr = res.get("throughput", {})
     typer.echo(
-        f"evaluated {estimator} on {res['data']['n_scenes']} scenes ({res['n_matched']} matched chirps): "
+        f"evaluated {estimator} on {count} scenes ({res['n_matched']} matched chirps): "
         f"{thr.get('spectrograms_per_s', float('nan')):.1f} spectrograms/s"
     )
     for name, unit in TARGETS.items():
@@ -373,14 +373,14 @@ def export_command(
     typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB), max abs difference vs torch {diff:.1e}")
 
 
+_python_showwarning = warnings.showwarning
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
     if category is UserWarning and "chirploc" in Path(filename).parts:
         typer.echo(f"chirploc: warning: {message}", err=True)
     else:
         _python_showwarning(message, category, filename, lineno, file, line)
-
-
-_python_showwarning = warnings.showwarning
 
 
 def main() -> None:
