@@ -1,6 +1,7 @@
 """How far the signal fit's refined estimates lie from the truth, by the fit's strength.
 
     python benchmarks/bench_fit_std.py [--model PATH] [--n 2000] [--seed 7] [--fast]
+    python benchmarks/bench_fit_std.py --tables-from benchmarks/results/fit_std_seed7.json
 
 The calibration behind `chirploc.refine_signal.FIT_STD_BY_LR`, the uncertainty (a std per
 quantity) a refined estimate states. Signal-scene windows with one chirp each are read by the
@@ -11,6 +12,10 @@ likelihood-ratio statistic over "no chirp" (2 * gain) and its errors against the
 Per band of the statistic: the RMS error of each quantity (what a band states as its std),
 the median absolute error, and the share of errors within one and two of the stds
 `FIT_STD_BY_LR` states now. The bands are `FIT_STD_BY_LR`'s own and a finer grid.
+
+The end time is read as start time plus duration, so its error is the sum of theirs.
+`--tables-from FILE` recomputes the tables from the fits a run wrote, fitting nothing, and
+writes them back to FILE (for a change to FIT_STD_BY_LR or to the quantities tabled).
 
 Calibrate on one seed (the default, 7) and check on another: `--seed 2024` is the
 benchmark's held-out set (`benchmarks/run.py`). Writes benchmarks/results/fit_std_seed<SEED>.json
@@ -35,7 +40,13 @@ from chirploc.refine_signal import (
 )
 
 RESULTS = Path(__file__).parent / "results"
-QUANTITIES = ("start_time_s", "duration_s", "start_freq_hz", "end_freq_hz")
+FITTED = ("start_time_s", "duration_s", "start_freq_hz", "end_freq_hz")
+QUANTITIES = (*FITTED, "end_time_s")
+WHAT = (
+    "errors of the signal fit's refinements (accepted or placing) of the likeliest network answer, by the fit's "
+    "likelihood-ratio statistic over 'no chirp'; the end time's is the sum of the start time's and the duration's; "
+    "'within_*_stated_std': share of errors within the std FIT_STD_BY_LR states now"
+)
 FINE_EDGES = (PLACE_MIN_LR, MIN_LR, 200.0, 300.0, 400.0, 600.0, 800.0, 1200.0, 1600.0, 2400.0, 3200.0, 6400.0)
 
 
@@ -67,7 +78,7 @@ def json_text(result: dict, fits: list[list[float]]) -> str:
 
 def print_table(title: str, rows: list[dict]) -> None:
     print(f"\n{title}")
-    print("LR band      count | RMS error: t0 (s)  dur (s)  f0 (Hz)  f1 (Hz) | within 1 stated std: t0  dur  f0  f1")
+    print("LR band      count | RMS error: t0 (s)  dur (s)  f0 (Hz)  f1 (Hz)  t1 (s) | within 1 stated std: t0  dur  f0  f1  t1")
     for r in rows:
         band = f"{r['lr_from']:.0f}-{r['lr_below']:.0f}"
         rms = "  ".join(f"{r['rms'][q]:6.2f}" for q in QUANTITIES)
@@ -81,7 +92,13 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000, help="windows (default 2000)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the windows (default 7; 2024 is the benchmark's held-out set)")
     parser.add_argument("--fast", action="store_true", help="40 windows, written under results/smoke/")
+    parser.add_argument("--tables-from", type=Path, default=None, help="a results file: recompute its tables from its fits")
     args = parser.parse_args()
+    if args.tables_from is not None:
+        saved = json.loads(args.tables_from.read_text())
+        fits = saved.pop("fits")
+        write_tables(saved, fits, args.tables_from)
+        return
     n = 40 if args.fast else args.n
 
     batch = load_eval_data("signal", n=n, seed=args.seed)
@@ -100,38 +117,42 @@ def main() -> None:
     seconds = time.perf_counter() - started
 
     lab = batch.labels
-    lr, errors, stated = [], [], []
+    fits = []
     for i, k in keys:
         fit, _ = chosen_fit(local[i, k], searched.get((i, k)), found[i][k], offset)
         if fit is None:
             continue
         fit = path_median(batch.values[i], fit)
         got = (fit.start_time_s + offset, fit.duration_s, fit.start_freq_hz, fit.end_freq_hz)
-        lr.append(2 * fit.gain)
-        errors.append([g - float(getattr(lab, q)[i, 0]) for g, q in zip(got, QUANTITIES)])
-        stds = fit_std(2 * fit.gain)
-        stated.append([stds[q] for q in QUANTITIES])
-    lr_a, err_a, std_a = np.array(lr), np.array(errors), np.array(stated)
+        fits.append([round(2 * fit.gain, 2), *(round(g - float(getattr(lab, q)[i, 0]), 4) for g, q in zip(got, FITTED))])
+    meta = {
+        "model": str(args.model or "shipped"), "seed": args.seed, "windows": n,
+        "accepted": len(fits), "kept_network_answer": len(keys) - len(fits), "fit_seconds": seconds,
+    }
+    print(f"{len(fits)} of {len(keys)} windows refined ({meta['kept_network_answer']} kept the network's answer), "
+          f"{seconds:.0f} s of fitting")
+    out_dir = RESULTS / "smoke" if args.fast else RESULTS
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_tables(meta, fits, out_dir / f"fit_std_seed{args.seed}.json")
+
+
+def write_tables(meta: dict, fits: list[list[float]], path: Path) -> None:
+    """The band tables of `fits` (rows: statistic, then the errors of FITTED) beside `meta`, printed and written to `path`."""
+    rows = np.array(fits, dtype=np.float64).reshape(-1, 1 + len(FITTED))
+    lr_a = rows[:, 0]
+    err_a = np.column_stack([rows[:, 1:], rows[:, 1] + rows[:, 2]])  # the end time's error: start's plus duration's
+    std_a = np.array([[fit_std(v)[q] for q in QUANTITIES] for v in lr_a]).reshape(-1, len(QUANTITIES))
     now_edges = tuple(max(lo, PLACE_MIN_LR) for lo, _ in FIT_STD_BY_LR)
     result = {
-        "what": "errors of the signal fit's refinements (accepted or placing) of the likeliest network answer, by the fit's "
-        "likelihood-ratio statistic over 'no chirp'; 'within_*_stated_std': share of errors within the std "
-        "FIT_STD_BY_LR states now",
-        "model": str(args.model or "shipped"), "seed": args.seed, "windows": n,
-        "accepted": len(lr), "kept_network_answer": len(keys) - len(lr), "fit_seconds": seconds,
+        "what": WHAT,
+        **{k: v for k, v in meta.items() if k not in ("what", "fit_std_by_lr_now", "bands_now", "bands_fine", "all", "fit_columns")},
         "fit_std_by_lr_now": [[lo, band] for lo, band in FIT_STD_BY_LR],
         "bands_now": band_table(lr_a, err_a, std_a, now_edges),
         "bands_fine": band_table(lr_a, err_a, std_a, FINE_EDGES),
         "all": band_table(lr_a, err_a, std_a, (PLACE_MIN_LR,)),
-        "fit_columns": ["lr", *(f"error_{q}" for q in QUANTITIES)],
+        "fit_columns": ["lr", *(f"error_{q}" for q in FITTED)],
     }
-    fits = [[round(v, 2), *(round(x, 4) for x in e)] for v, e in zip(lr, errors)]
-    out_dir = RESULTS / "smoke" if args.fast else RESULTS
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"fit_std_seed{args.seed}.json"
     path.write_text(json_text(result, fits))
-    print(f"{len(lr)} of {len(keys)} windows refined ({result['kept_network_answer']} kept the network's answer), "
-          f"{seconds:.0f} s of fitting")
     print_table("bands of FIT_STD_BY_LR", result["bands_now"])
     print_table("finer bands", result["bands_fine"])
     print_table("all accepted fits", result["all"])

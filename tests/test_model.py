@@ -48,7 +48,21 @@ def test_checkpoint_round_trip_gives_identical_estimates_in_seconds_and_hertz(tm
     assert est_a == est_b
     e = est_a[0]
     assert 0 <= e.start_time_s <= e.end_time_s <= 60 and 0 <= e.start_freq_hz <= 100
-    assert set(e.uncertainty) == {"start_time_s", "duration_s", "start_freq_hz", "end_freq_hz"}
+    assert set(e.uncertainty) == {"start_time_s", "end_time_s", "duration_s", "start_freq_hz", "end_freq_hz"}
+    # the network's end time is its start + duration, whose errors are measured to correlate negatively
+    net = model_a.predict_spectrograms([spec], refine=False)[0][0].uncertainty
+    s, d = net["start_time_s"], net["duration_s"]
+    assert abs(s - d) <= net["end_time_s"] < (s**2 + d**2) ** 0.5
+
+
+def test_an_images_answer_does_not_depend_on_what_else_is_read_with_it(tmp_path):
+    torch.manual_seed(0)
+    model = load_model(save_model(ChirpLocNet(ModelConfig(**TINY)), tmp_path / "m"))
+    batch = get_scene("signal").generate(11, seed=4)
+    specs = [batch.spectrogram(i) for i in range(11)]
+    alone = model.predict_spectrograms(specs[:1], refine=False)[0]
+    for company, at in ((specs[:2], 0), (specs[1:4] + specs[:1], 3), (specs[1:] + specs[:1], 10)):  # 2, 4, 11 (8 + 3)
+        assert model.predict_spectrograms(company, refine=False)[at] == alone
 
 
 def test_half_precision_checkpoint_is_half_the_size_and_close(tmp_path):

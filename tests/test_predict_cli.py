@@ -284,7 +284,7 @@ def test_tiny_model_plumbing(capsys, files, tmp_path) -> None:
     assert {r["file"] for r in records} == {str(files["wav"]), str(files["figure"])}
     for rec in records:
         assert rec["start_time_s"] is not None and 0 <= rec["presence"] <= 1
-        assert {"start_time_s_std", "duration_s_std", "start_freq_hz_std", "end_freq_hz_std"} <= set(rec)
+        assert {"start_time_s_std", "end_time_s_std", "duration_s_std", "start_freq_hz_std", "end_freq_hz_std"} <= set(rec)
 
 
 # --------------------------------------------------------------------------- bad inputs
@@ -355,6 +355,8 @@ def test_describe_from_numbers_and_from_a_records_file(capsys, files, tmp_path) 
     assert lines[1].startswith(f"{files['edf']}, Cz: A falling linear chirp from")
     code, _, err = run_cli(capsys, "describe", "--start-time", "3")
     assert code == 2 and "--duration" in err
+    code, _, err = run_cli(capsys, "describe", files["wav"])  # a recording, not its records
+    assert code == 2 and err.strip() == f"chirploc: error: {files['wav']}: is not a text file: pass a JSON or CSV file written by `chirploc predict`"
 
 
 # --------------------------------------------------------------------------- the library underneath

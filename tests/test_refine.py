@@ -36,7 +36,7 @@ def rough(batch, rng: np.random.Generator) -> list[list[ChirpEstimate]]:
             start_freq_hz=float(np.clip(c.start_freq_hz + jitter[2], 0, 100)),
             end_freq_hz=float(np.clip(c.end_freq_hz + jitter[3], 0, 100)),
             sweep=str(rng.choice(["linear", "exponential"])), presence=0.99,
-            uncertainty={"start_time_s": 1.0, "duration_s": 1.0, "start_freq_hz": 1.5, "end_freq_hz": 1.5},
+            uncertainty={"start_time_s": 1.0, "duration_s": 1.0, "start_freq_hz": 1.5, "end_freq_hz": 1.5, "end_time_s": 9.9},
         )])
     return out
 
@@ -60,6 +60,9 @@ def test_rough_estimates_are_brought_to_the_painted_bins(scenes) -> None:
     right = np.mean([f[0].sweep == law for f, law in zip(refined, truth_law)])
     assert right >= 0.75, right
     assert all(f[0].presence == s[0].presence for f, s in zip(refined, start))
+    # the end time's std is the fit's (of start + duration), not the estimate's
+    for (f, *_) in refined:
+        assert f.uncertainty["end_time_s"] == pytest.approx(np.hypot(f.uncertainty["start_time_s"], f.uncertainty["duration_s"]))
 
 
 def test_the_fit_reads_affinely_rescaled_values_as_the_raw_array(scenes) -> None:

@@ -21,7 +21,7 @@ from chirploc.synth.signal import spectrogram_of_signal
 from chirploc.types import ChirpEstimate
 
 QUANTITIES = ("start_time_s", "duration_s", "start_freq_hz", "end_freq_hz")
-NET_STD = dict(start_time_s=0.6, duration_s=0.8, start_freq_hz=3.0, end_freq_hz=3.0)
+NET_STD = dict(start_time_s=0.6, duration_s=0.8, start_freq_hz=3.0, end_freq_hz=3.0, end_time_s=9.9)
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +72,8 @@ def test_rough_estimates_brought_to_truth(clear):
         old = ests[i][0]
         assert new is not old
         assert new.presence == max(old.presence, FIT_PRESENCE)
-        assert set(new.uncertainty) >= set(QUANTITIES)
-        assert all(0 < new.uncertainty[q] <= max(b[1][q] for b in FIT_STD_BY_LR) for q in QUANTITIES)
+        # every std is the fit's, the end time's too (the network's, 9.9 s, is no longer true of the fit)
+        assert all(0 < new.uncertainty[q] <= max(b[1][q] for b in FIT_STD_BY_LR) for q in (*QUANTITIES, "end_time_s"))
         assert abs(new.start_time_s - lab.start_time_s[i, 0]) < 0.25
         assert abs(new.duration_s - lab.duration_s[i, 0]) < 0.35
         assert abs(new.start_freq_hz - lab.start_freq_hz[i, 0]) < 1.5

@@ -39,7 +39,7 @@ def describe(estimate: Chirp | None, presence_threshold: float = PRESENCE_THRESH
         return f"No chirp found (presence {presence:.2f}, below the {presence_threshold:.2f} threshold)."
     way = direction(estimate)
     head = f"{_article(way)} {way} {estimate.sweep} chirp from {estimate.start_time_s:.1f} s" + _plus_minus(
-        estimate, "start_time_s", "s") + f" to {estimate.end_time_s:.1f} s"
+        estimate, "start_time_s", "s") + f" to {estimate.end_time_s:.1f} s" + _plus_minus(estimate, "end_time_s", "s")
     if way == "flat":
         body = f" stays near {(estimate.start_freq_hz + estimate.end_freq_hz) / 2:.1f} Hz"
     else:

@@ -126,18 +126,19 @@ _M = np.where(_M > N_SAMPLES - 1, 2 * (N_SAMPLES - 1) - _M, _M)  # mirror reflec
 #: seed 7, 985 fits accepted; the band below MIN_LR, of fits that only place an answer, from the 8 such
 #: fits of 996 in its run of 2026-12-03, whose other bands came out within 0.1 s and 1.5 Hz of these;
 #: run again with the network's answers given their ridges' sweep laws, as `predict` gives them: within
-#: 0.04 s and 1.4 Hz).
+#: 0.04 s and 1.4 Hz). The end time's, of start time plus duration, from the same fits (their errors
+#: correlate, -0.56 to -0.93 by band: `--tables-from benchmarks/results/fit_std_seed7.json`).
 #: The errors are heavy-tailed (a few fits end on the wrong end of a faint
 #: sweep; the strongest band's start-time std is one exponential sweep's start, read 2.2 s early in
 #: the lowest rows): 76-97 % of them lie within one std per band, and 68 % within a fifth to seven
 #: tenths of it.
 FIT_STD_BY_LR: tuple[tuple[float, dict[str, float]], ...] = (
-    (0.0, dict(start_time_s=5.8, duration_s=0.82, start_freq_hz=15.0, end_freq_hz=11.5)),
-    (130.0, dict(start_time_s=0.58, duration_s=0.85, start_freq_hz=8.9, end_freq_hz=14.0)),
-    (300.0, dict(start_time_s=0.32, duration_s=0.45, start_freq_hz=1.9, end_freq_hz=3.2)),
-    (800.0, dict(start_time_s=0.21, duration_s=0.42, start_freq_hz=1.7, end_freq_hz=1.9)),
-    (1600.0, dict(start_time_s=0.10, duration_s=0.19, start_freq_hz=0.89, end_freq_hz=1.6)),
-    (6400.0, dict(start_time_s=0.17, duration_s=0.19, start_freq_hz=0.33, end_freq_hz=0.51)),
+    (0.0, dict(start_time_s=5.8, duration_s=0.82, start_freq_hz=15.0, end_freq_hz=11.5, end_time_s=5.9)),
+    (130.0, dict(start_time_s=0.58, duration_s=0.85, start_freq_hz=8.9, end_freq_hz=14.0, end_time_s=0.58)),
+    (300.0, dict(start_time_s=0.32, duration_s=0.45, start_freq_hz=1.9, end_freq_hz=3.2, end_time_s=0.28)),
+    (800.0, dict(start_time_s=0.21, duration_s=0.42, start_freq_hz=1.7, end_freq_hz=1.9, end_time_s=0.35)),
+    (1600.0, dict(start_time_s=0.10, duration_s=0.19, start_freq_hz=0.89, end_freq_hz=1.6, end_time_s=0.14)),
+    (6400.0, dict(start_time_s=0.17, duration_s=0.19, start_freq_hz=0.33, end_freq_hz=0.51, end_time_s=0.07)),
 )
 
 

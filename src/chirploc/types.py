@@ -183,6 +183,11 @@ class ChirpEstimate(Chirp):
     channel: str | None = None
 
 
+def end_time_std(start_time_std: float, duration_std: float, corr: float) -> float:
+    """Std of an end time read as start + duration, whose errors have these stds and this correlation."""
+    return float(np.sqrt(max(start_time_std**2 + duration_std**2 + 2 * corr * start_time_std * duration_std, 0.0)))
+
+
 @dataclass
 class ChirpTable:
     """Labels of N scenes with up to K chirps each, as arrays [N, K].
