@@ -238,6 +238,11 @@ def test_a_chirploc100k_folder_is_evaluated_without_noise_levels(tmp_path) -> No
     for rel in images_of(report):
         assert (report.parent / rel).is_file(), rel
     assert "mae_by_noise" not in report.read_text()
+    # a folder's scenes are what they are: a seed for generating scenes is said to be ignored
+    proc = run_cli("--method", "ridge", "--data", str(folder), "-n", "1", "--seed", "3", "--out", str(tmp_path / "cli"))
+    assert proc.returncode == 0, proc.stderr
+    assert f"chirploc: warning: --seed 3 ignored: {folder} is a folder of scenes" in proc.stderr
+    assert " on 1 scene (1 matched chirp): " in proc.stdout
 
 
 def test_report_names_the_noise_level_or_says_it_is_not_recorded() -> None:

@@ -50,6 +50,8 @@ def trained(tmp_path_factory) -> Path:
 def test_a_tiny_run_learns_and_exports_a_model(trained):
     meta = json.loads((trained / "model" / "config.json").read_text())
     assert meta["steps"] == 160 and meta["best_val_loss"] is not None
+    assert set(meta["positions"]) == {"start_time", "duration", "start_freq", "end_freq"}
+    assert meta["trained_axes"] == [{"data": "chirploc100k", "time_range_s": [0.0, 60.0], "freq_range_hz": [0.0, 100.0]}]
     rows = val_rows(trained)
     assert float(rows[-1]["val_loss"]) < float(rows[0]["val_loss"])
     # predicting the mean start time (22.5 s) for U(0, 45) s gives an MAE of 11.25 s
@@ -114,6 +116,7 @@ def test_a_run_on_files_that_stops_within_one_pass_still_validates_and_writes_it
     meta = json.loads((model_dir / "config.json").read_text())
     assert meta["steps"] == 3 and meta["best_val_loss"] is not None
     assert meta["trained_on"] == {"files": 64, "kind": "chirploc100k"} and "scenes" not in meta["train_config"]
+    assert meta["trained_axes"] == [{"data": "chirploc100k", "time_range_s": [0.0, 60.0], "freq_range_hz": [0.0, 100.0]}]
     assert [int(r["step"]) for r in val_rows(tmp_path / "run")] == [2]
 
 

@@ -22,6 +22,11 @@ class UserError(Exception):
     """A problem with the user's arguments or files: printed as one line, exit status 2."""
 
 
+def counted(n: int, noun: str) -> str:
+    """'1 scene', '2 scenes'."""
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
 def _print_version(value: bool) -> None:
     if value:
         from importlib.metadata import version
@@ -69,7 +74,7 @@ def generate(
     name, params = parse_scene_spec(scene)
     scene_obj = get_scene(name, **{"min_chirps": min_chirps, "max_chirps": max_chirps, **params})
     path = generate_dataset(scene_obj, n, out, fmt=fmt, seed=seed, workers=workers, progress=True)
-    typer.echo(f"{path}: {n} {scene} scenes ({fmt}), complete")
+    typer.echo(f"{path}: {counted(n, scene + ' scene')} ({fmt}), complete")
 
 
 def _train_config(
@@ -234,7 +239,7 @@ def finetune(
 
 @app.command()
 def predict(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders (read recursively): PNG/JPEG, .npy, WAV, EDF/BDF.", show_default=False)],
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (read recursively): PNG/JPEG, .npy, WAV, EDF/BDF.", show_default=False, metavar="PATHS")],
     model: Annotated[Optional[Path], typer.Option(help="Model folder (`chirploc train`), adapter folder (`chirploc finetune`) or .onnx file (`chirploc export`); default: the shipped model.")] = None,
     method: Annotated[str, typer.Option(help="model (the trained network, refined by forward-model fits on ChirpLoc100K's and the signal scene's grids), network (its raw answers) or ridge (the classical baseline, nothing to train).")] = "model",
     runtime: Annotated[str, typer.Option(help="torch, or onnx (ONNX Runtime, with --model FILE.onnx).")] = "torch",
@@ -262,7 +267,7 @@ def predict(
     if result.outputs:
         n = sum(1 for r in result.records if r.get("start_time_s") is not None)
         done = len(result.files) - len(result.failures)
-        chirps, files = f"{n} chirp{'s' if n != 1 else ''}", f"{done} file{'s' if done != 1 else ''}"
+        chirps, files = counted(n, "chirp"), counted(done, "file")
         typer.echo(f"chirploc: {chirps} in {files} written to {', '.join(map(str, result.outputs))}", err=True)
     if result.failures:
         typer.echo(f"chirploc: {result.summary()}", err=True)
@@ -316,8 +321,8 @@ def evaluate(
     model: Annotated[Optional[str], typer.Option(help="Model folder (default: the shipped model); methods 'model' and 'network' only.")] = None,
     method: Annotated[str, typer.Option(help="model (a trained localiser, refined by forward-model fits on ChirpLoc100K's and the signal scene's grids), network (its raw answers) or ridge (the classical baseline).")] = "model",
     n: Annotated[int, typer.Option("-n", help="Scenes to generate, or the first N scenes of a folder.")] = 2000,
-    seed: Annotated[int, typer.Option(help="Seed of generated scenes.")] = 12345,
-    batch_size: Annotated[int, typer.Option(help="Spectrograms per estimation batch.")] = 64,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of generated scenes (default 12345).", show_default=False)] = None,
+    batch_size: Annotated[int, typer.Option(help="Spectrograms per step of the progress bar (the network reads 8 at a time whatever this is).")] = 64,
     time_range: TimeRangeOpt = None,
     freq_range: FreqRangeOpt = None,
 ) -> None:
@@ -328,18 +333,21 @@ def evaluate(
 
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a folder: choose another report folder")
-    run = run_evaluation(data, method=method, model=model, n=n, seed=seed, batch_size=batch_size, progress=True,
+    if seed is not None and Path(data).is_dir():
+        warnings.warn(f"--seed {seed} ignored: {data} is a folder of scenes, not a scene to generate", UserWarning, stacklevel=1)
+    run = run_evaluation(data, method=method, model=model, n=n, **({} if seed is None else {"seed": seed}),
+                         batch_size=batch_size, progress=True,
                          image_axes=_image_axes(time_range, freq_range))
     estimator = run.result.get("throughput", {}).get("estimator", method)
     path = write_report(run.result, run.estimates, run.batch, out, title=f"chirploc evaluation: {estimator} on {data}")
     res = run.result
     count = res["data"]["n_scenes"]
     if Path(data).is_dir() and count < n:
-        typer.echo(f"chirploc: note: {data} holds {count} scene{'s' * (count != 1)}, fewer than -n {n}: evaluated "
+        typer.echo(f"chirploc: note: {data} holds {counted(count, 'scene')}, fewer than -n {n}: evaluated "
                    f"{'them all' if count != 1 else 'it'}", err=True)
     thr = res.get("throughput", {})
     typer.echo(
-        f"evaluated {estimator} on {count} scenes ({res['n_matched']} matched chirps): "
+        f"evaluated {estimator} on {counted(count, 'scene')} ({counted(res['n_matched'], 'matched chirp')}): "
         f"{thr.get('spectrograms_per_s', float('nan')):.1f} spectrograms/s"
     )
     for name, unit in TARGETS.items():

@@ -29,6 +29,14 @@ from chirploc.types import SWEEP_TYPES
 
 N_POSITIONS = 4  # start time, duration, start freq, end freq
 POSITION_NAMES = ("start_time", "duration", "start_freq", "end_freq")
+#: What the position heads answer, written into every model's config.json (`chirploc.encoding`
+#: turns them into seconds and hertz on each input's own axes).
+POSITIONS = {
+    "start_time": "fraction of the time axis, from its outer start edge",
+    "duration": "fraction of the time axis's span",
+    "start_freq": "fraction of the frequency axis, from its outer low edge",
+    "end_freq": "fraction of the frequency axis, from its outer low edge",
+}
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 FORMAT = "chirploc-model/1"
@@ -343,7 +351,7 @@ def save_model(net: ChirpLocNet, folder: str | Path, extra: dict[str, Any] | Non
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in net.state_dict().items()}
     save_file(state, str(folder / WEIGHTS_FILE), metadata={"format": FORMAT})
-    meta = {"format": FORMAT, "model": asdict(net.config), **(extra or {})}
+    meta = {"format": FORMAT, "model": asdict(net.config), "positions": POSITIONS, **(extra or {})}
     (folder / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n")
     return folder
 
@@ -360,7 +368,7 @@ def read_config(folder: str | Path) -> dict[str, Any]:
     try:
         meta = json.loads(path.read_text())
     except json.JSONDecodeError as err:
-        raise ModelError(f"{path} is not valid JSON ({err.msg} at line {err.lineno}): the checkpoint is corrupt") from err
+        raise ModelError(f"{path} is not valid JSON ({err}): the checkpoint is corrupt") from err
     if meta.get("format") != FORMAT or "model" not in meta:
         raise ModelError(f"{path} is not a {FORMAT} config: pass a folder written by `chirploc train`")
     return meta

@@ -144,6 +144,8 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise ChirpLocIOError(f"{path}: cannot read it ({err.strerror or err})") from err
+    except UnicodeDecodeError as err:
+        raise ChirpLocIOError(f"{path}: is not a text file: pass a JSON or CSV file written by `chirploc predict`") from err
     if not text.strip():
         raise ChirpLocIOError(f"{path}: the file is empty")
     if path.suffix.lower() == ".csv" or not text.lstrip().startswith(("[", "{")):
@@ -153,7 +155,7 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
-            raise ChirpLocIOError(f"{path}: is not valid JSON ({err.msg} at line {err.lineno}): pass a file written by `chirploc predict`") from err
+            raise ChirpLocIOError(f"{path}: is not valid JSON ({err}): pass a file written by `chirploc predict`") from err
         data = [data] if isinstance(data, dict) else data
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise ChirpLocIOError(f"{path}: holds no list of records: pass a file written by `chirploc predict`")

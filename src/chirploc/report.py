@@ -429,7 +429,7 @@ def _markdown(result, title, rel, has_noise_bins, worst_lines, alarm_lines, wors
     lines: list[str] = [f"# {title}", ""]
     source = data.get("source", data.get("scene", ""))
     lines += [
-        f"- Data: `{source}` — {data['n_scenes']} scenes of kind `{data['scene'] or 'unknown'}` "
+        f"- Data: `{source}` — {data['n_scenes']} scene{'s' * (data['n_scenes'] != 1)} of kind `{data['scene'] or 'unknown'}` "
         f"({data['n_scenes_with_chirp']} with a chirp, {data['n_scenes_without_chirp']} without; "
         f"{data['n_true_chirps']} true chirps), "
         f"{'seed ' + str(data['seed']) + ', ' if 'seed' in data else ''}"

@@ -427,6 +427,20 @@ def auto_precision(precision: str) -> str:
     return "bf16-mixed" if cpu_runs_bf16() else "32-true"
 
 
+def trained_axes(cfg: TrainConfig, files: SceneBatch | None = None) -> list[dict[str, Any]]:
+    """The axes (outer edges, s and Hz) of what a run trains on: each scene kind's, or the files'."""
+    if files is not None:
+        spec = files.spectrogram(0)
+        return [{"data": files.scene or "files", "time_range_s": list(spec.time_range_s), "freq_range_hz": list(spec.freq_range_hz)}]
+    axes = []
+    for mix in cfg.scenes:
+        spec = get_scene(mix.name, **mix.params).generate(1, seed=0).spectrogram(0)
+        entry = {"data": mix.name, "time_range_s": list(spec.time_range_s), "freq_range_hz": list(spec.freq_range_hz)}
+        if entry not in axes:
+            axes.append(entry)
+    return axes
+
+
 def train(
     cfg: TrainConfig,
     out: str | Path,
@@ -522,6 +536,7 @@ def train(
     extra = {
         "trained_on": [m.__dict__ for m in cfg.scenes] if files is None
         else {"files": len(files), "kind": files.scene or "unknown"},
+        "trained_axes": trained_axes(cfg, files),
         # a run on files streams no scenes: the preset's scene mix would only mislead
         "train_config": {k: v for k, v in cfg.to_dict().items() if files is None or k != "scenes"},
         "command": command or "chirploc.train.train (Python API)",

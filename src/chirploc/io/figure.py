@@ -444,8 +444,8 @@ def read_figure(source: ImageSource, grid: tuple[int, int] = GRID) -> Spectrogra
     found = _find_boxes(near)
     if found is None:
         raise ChirpLocIOError(
-            f"{name}: no viridis data area found; pass a whole ChirpLoc100K figure, "
-            "or read a bare spectrogram image with read_image"
+            f"{name}: no viridis data area found; pass a whole ChirpLoc100K figure, or give a bare spectrogram "
+            "image its axes (--time-range and --freq-range on the command line; read_image in Python)"
         )
     box = _data_edges(found[0], rgb)
     # matplotlib smooths the borders between cells as it scales the image up, so
