@@ -207,7 +207,7 @@ def measure_estimation(
 
         def run(lo: int, hi: int) -> list[list[ChirpEstimate]]:
             specs = [batch.spectrogram(i) for i in range(lo, hi)]
-            return net.predict_spectrograms(specs, batch_size=batch_size, **options)
+            return net.predict_spectrograms(specs, **options)  # the network reads its own batches (NETWORK_BATCH)
     else:
         if model is not None:
             raise ValueError("a model applies only with methods 'model' and 'network'; the ridge method needs none")

@@ -31,7 +31,7 @@ import torch
 
 from chirploc.encoding import to_images
 from chirploc.model import ModelConfig, ModelError
-from chirploc.predict import ChirpLocModel, load_model
+from chirploc.predict import ChirpLocModel, load_model, padded_batches
 
 INPUT_NAME = "images"
 OUTPUT_NAMES: tuple[str, ...] = ("positions", "log_var", "sweep_logits", "presence_logit")
@@ -189,9 +189,9 @@ class OnnxChirpLocModel(ChirpLocModel):
             raise ValueError(f"an ONNX model runs in fp32 only, not {precision!r}: use the torch model for bf16")
         cfg = self.config
         chunks: list[list[np.ndarray]] = []
-        for lo in range(0, len(values), batch_size):
-            images = to_images(values[lo : lo + batch_size], cfg.img_size, cfg.in_chans)
-            chunks.append(self.session.run(list(OUTPUT_NAMES), {INPUT_NAME: images.numpy()}))
+        for part, count in padded_batches(values, batch_size):
+            images = to_images(part, cfg.img_size, cfg.in_chans)
+            chunks.append([out[:count] for out in self.session.run(list(OUTPUT_NAMES), {INPUT_NAME: images.numpy()})])
         return {name: torch.from_numpy(np.concatenate([c[i] for c in chunks])) for i, name in enumerate(OUTPUT_NAMES)}
 
 

@@ -74,7 +74,6 @@ class PredictResult:
 
 def model_estimator(
     model: str | Path | None = None,
-    batch_size: int = 64,
     runtime: str = "torch",
     network_only: bool = False,
     workers: int | None = None,
@@ -102,7 +101,7 @@ def model_estimator(
     else:
         loaded = load_model(model)
 
-    return lambda windows: loaded.estimate_windows(windows, batch_size, network_only, workers)
+    return lambda windows: loaded.estimate_windows(windows, network_only=network_only, workers=workers)
 
 
 def ridge_estimator(max_chirps: int = RIDGE_MAX_CHIRPS) -> Estimator:
@@ -143,7 +142,7 @@ def make_estimator(
         return model_estimator(model, runtime=runtime, network_only=method == "network", workers=workers)
     if method == "ridge":
         if model is not None:
-            raise ChirpLocIOError("--model applies to --method model only: drop it, or use --method model")
+            raise ChirpLocIOError("--model applies to --method model or network, not ridge: drop it, or choose one of those")
         return ridge_estimator()
     raise ChirpLocIOError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
 
