@@ -13,9 +13,9 @@ A true chirp is found when an estimate is the same chirp by `chirploc.inputs.sam
 pairs are made greedily, nearest start first. Reported per method: recall (true chirps
 found / true chirps), precision (estimates that are a true chirp / estimates), F1, mean
 absolute errors of the found chirps (s, Hz), the recall of chirps no other chirp overlaps
-in time, and seconds per recording (locating its chirps from its windows, whose
-spectrograms are made beforehand). Writes benchmarks/results/recordings.json and prints
-a markdown table.
+in time, seconds per recording (locating its chirps from its windows, whose
+spectrograms are made beforehand), and the five found chirps with the largest start-time
+errors. Writes benchmarks/results/recordings.json and prints a markdown table.
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ def score(recordings, estimator: Estimator, confirm: bool) -> dict:
     n_true = n_found = n_hit = n_iso = n_iso_hit = 0
     errors: dict[str, list[float]] = {"start_time_s": [], "end_time_s": [], "start_freq_hz": [], "end_freq_hz": []}
     seconds = []
-    for windows, truth in recordings:
+    worst: list[tuple[float, int, Chirp, ChirpEstimate]] = []
+    for r, (windows, truth) in enumerate(recordings):
         start = time.perf_counter()
         _, merged = locate(windows, estimator, confirm=confirm)
         seconds.append(time.perf_counter() - start)
@@ -82,6 +83,7 @@ def score(recordings, estimator: Estimator, confirm: bool) -> dict:
         for a, b in pairs:
             for key in errors:
                 errors[key].append(abs(getattr(found[b], key) - getattr(truth[a], key)))
+            worst.append((abs(found[b].start_time_s - truth[a].start_time_s), r, truth[a], found[b]))
     recall, precision = n_hit / n_true, (n_hit / n_found if n_found else 0.0)
     return {
         "true_chirps": n_true,
@@ -94,6 +96,11 @@ def score(recordings, estimator: Estimator, confirm: bool) -> dict:
         "isolated_chirps": n_iso,
         "mae": {key: float(np.mean(v)) if v else None for key, v in errors.items()},
         "seconds_per_recording_median": statistics.median(seconds),
+        "largest_start_time_errors": [
+            {"recording": r, "error_s": err, **{f"{side}_{key}": getattr(c, key) for side, c in (("true", t), ("found", e))
+                                               for key in ("start_time_s", "end_time_s", "start_freq_hz", "end_freq_hz")}}
+            for err, r, t, e in sorted(worst, key=lambda w: -w[0])[:5]
+        ],
     }
 
 

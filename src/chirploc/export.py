@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -184,7 +184,7 @@ class OnnxChirpLocModel(ChirpLocModel):
     def config(self) -> ModelConfig:
         return self._config
 
-    def _outputs(self, values: np.ndarray, batch_size: int, precision: str) -> dict[str, torch.Tensor]:
+    def _outputs(self, values: Sequence[np.ndarray], batch_size: int, precision: str) -> dict[str, torch.Tensor]:
         if precision != "fp32":
             raise ValueError(f"an ONNX model runs in fp32 only, not {precision!r}: use the torch model for bf16")
         cfg = self.config

@@ -36,6 +36,8 @@ SWEEP_LAW_SOURCES = ("ridge", "network")
 #: rounding depends on the batch's shape, by about 1e-7, which a fit can carry to milliseconds).
 #: On the 2-core CPU, 4.5 ms an image at 8, 16, 32 or 64 at a time; one image alone, padded, ~35 ms.
 NETWORK_BATCH = 8
+#: Spectrograms refitted together at most (one pool of worker processes; it bounds the copy a fit takes)
+FIT_GROUP = 256
 #: `predict_spectrograms` options for the network's answers as they are (no fit, its own sweep law)
 NETWORK_ONLY: dict[str, Any] = {"sweep_law": "network", "refine": False}
 
@@ -52,7 +54,7 @@ class ChirpLocModel:
     def config(self):
         return self.net.config
 
-    def _outputs(self, values: np.ndarray, batch_size: int, precision: str) -> dict[str, torch.Tensor]:
+    def _outputs(self, values: Sequence[np.ndarray], batch_size: int, precision: str) -> dict[str, torch.Tensor]:
         cfg = self.config
         chunks: list[dict[str, torch.Tensor]] = []
         autocast = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
@@ -87,6 +89,7 @@ class ChirpLocModel:
         keeps the network's guess, which is faster (no ridge tracking) but, for the shipped
         model, no better than chance.
         workers: processes for the signal fit (None: one per available core; 1: this process).
+        batch_size: images the network reads at a time, the last batch padded (`NETWORK_BATCH`).
         """
         if sweep_law not in SWEEP_LAW_SOURCES:
             raise ValueError(f"unknown sweep_law {sweep_law!r}: use one of {', '.join(SWEEP_LAW_SOURCES)}")
@@ -94,16 +97,15 @@ class ChirpLocModel:
             return []
         found: list[list[ChirpEstimate]] = [[] for _ in specs]
         values = [np.asarray(spec.values, dtype=np.float32) for spec in specs]
-        for members in _groups(specs, lambda spec: spec.values.shape).values():
-            stacked = np.stack([values[i] for i in members])
-            if not np.isfinite(stacked).all():
-                raise ValueError("a spectrogram holds NaN or infinite values: clean or mask the input first")
-            outputs = self._outputs(stacked, batch_size, precision)
+        if not all(np.isfinite(v).all() for v in values):
+            raise ValueError("a spectrogram holds NaN or infinite values: clean or mask the input first")
+        for members in _groups(specs, lambda spec: spec.values.shape):
+            outputs = self._outputs([values[i] for i in members], batch_size, precision)
             for j, i in enumerate(members):
                 spec = specs[i]
                 found[i] = sorted(decode(outputs, spec.time_range_s, spec.freq_range_hz, j), key=lambda e: -e.presence)
         # the fits, on each spectrogram's own time axis from 0: the windows of a recording share one grid
-        for members in _groups(specs, _local_grid).values():
+        for members in _groups(specs, _local_grid, FIT_GROUP):
             offsets = [specs[i].time_range_s[0] for i in members]
             times, freqs = specs[members[0]].times_s - offsets[0], specs[members[0]].freqs_hz
             local = [_shifted(found[i], -off) for i, off in zip(members, offsets)]
@@ -189,23 +191,24 @@ class ChirpLocModel:
         return [e if channel is None else replace(e, channel=channel) for channel, e in merged]
 
 
-def padded_batches(values: np.ndarray, batch_size: int) -> Iterator[tuple[np.ndarray, int]]:
-    """`values` [N, ...] in batches of exactly `batch_size` (the last padded with zeros), each with
-    how many of its rows are `values`' own."""
+def padded_batches(values: Sequence[np.ndarray], batch_size: int) -> Iterator[tuple[np.ndarray, int]]:
+    """Arrays of one shape stacked in batches of exactly `batch_size` (the last padded with zeros),
+    each with how many of its rows are `values`' own."""
     for lo in range(0, len(values), batch_size):
-        part = values[lo : lo + batch_size]
+        part = np.stack(values[lo : lo + batch_size])
         count = len(part)
         if count < batch_size:
             part = np.concatenate([part, np.zeros((batch_size - count, *part.shape[1:]), dtype=part.dtype)])
         yield part, count
 
 
-def _groups(specs: Sequence[Spectrogram], key) -> dict[Any, list[int]]:  # noqa: ANN001
-    """Indices of `specs` by `key(spec)`, in order."""
+def _groups(specs: Sequence[Spectrogram], key, most: int | None = None) -> list[list[int]]:  # noqa: ANN001
+    """Indices of `specs` with the same `key(spec)`, in order, at most `most` a group."""
     groups: dict[Any, list[int]] = {}
     for i, spec in enumerate(specs):
         groups.setdefault(key(spec), []).append(i)
-    return groups
+    step = most or len(specs)
+    return [members[lo : lo + step] for members in groups.values() for lo in range(0, len(members), step)]
 
 
 def _local_grid(spec: Spectrogram) -> tuple:
