@@ -34,7 +34,7 @@ SWEEP_LAW_SOURCES = ("ridge", "network")
 #: Images the network reads at a time, the last batch padded to this size (`padded_batches`): an
 #: image's answer then depends on that image alone, not on what else was read with it (the kernels'
 #: rounding depends on the batch's shape, by about 1e-7, which a fit can carry to milliseconds).
-#: On the 2-core CPU, 4.5 ms an image at 8, 16, 32 or 64 at a time; one image alone, padded, ~35 ms.
+#: On the 2-core CPU, 4.5 ms an image at 8 to 64 at a time; one image alone, padded to 8, 58 ms (15 ms unpadded).
 NETWORK_BATCH = 8
 #: Spectrograms refitted together at most (one pool of worker processes; it bounds the copy a fit takes)
 FIT_GROUP = 256
