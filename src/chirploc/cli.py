@@ -22,11 +22,6 @@ class UserError(Exception):
     """A problem with the user's arguments or files: printed as one line, exit status 2."""
 
 
-def counted(n: int, noun: str) -> str:
-    """'1 scene', '2 scenes'."""
-    return f"{n} {noun}{'s' * (n != 1)}"
-
-
 def _print_version(value: bool) -> None:
     if value:
         from importlib.metadata import version
@@ -66,6 +61,7 @@ def generate(
     max_chirps: Annotated[int, typer.Option(help="Most chirps per scene.")] = 1,
 ) -> None:
     """Write a labelled synthetic data set."""
+    from chirploc.describe import counted
     from chirploc.generate import generate_dataset
     from chirploc.synth import get_scene, parse_scene_spec
 
@@ -255,6 +251,7 @@ def predict(
     workers: Annotated[Optional[int], typer.Option(help="Processes for the fit on the signal grid (WAV, EDF, 1-D signals). Default: one per available core.")] = None,
 ) -> None:
     """Find the chirps in files: where each starts and ends (s), its frequencies (Hz), its sweep and how sure that is."""
+    from chirploc.describe import counted
     from chirploc.run_predict import run_predict
 
     result = run_predict(
@@ -327,6 +324,7 @@ def evaluate(
     freq_range: FreqRangeOpt = None,
 ) -> None:
     """Score a model or the ridge baseline against labelled scenes and write a report."""
+    from chirploc.describe import counted
     from chirploc.evaluate import run_evaluation
     from chirploc.metrics import TARGETS
     from chirploc.report import NAMES, write_report

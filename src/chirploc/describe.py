@@ -17,6 +17,11 @@ def direction(chirp: Chirp) -> str:
     return "rising" if span > 0 else "falling"
 
 
+def counted(n: int, noun: str) -> str:
+    """'1 scene', '2 scenes'."""
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
 def _article(word: str) -> str:
     return "An" if word[0] in "aeiou" else "A"
 

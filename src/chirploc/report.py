@@ -33,6 +33,7 @@ import numpy as np  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from chirploc.describe import counted  # noqa: E402
 from chirploc.evaluate import match_estimates, presence_scores, to_json_ready  # noqa: E402
 from chirploc.metrics import TARGETS  # noqa: E402
 from chirploc.plot import plot_overlay  # noqa: E402
@@ -429,7 +430,7 @@ def _markdown(result, title, rel, has_noise_bins, worst_lines, alarm_lines, wors
     lines: list[str] = [f"# {title}", ""]
     source = data.get("source", data.get("scene", ""))
     lines += [
-        f"- Data: `{source}` — {data['n_scenes']} scene{'s' * (data['n_scenes'] != 1)} of kind `{data['scene'] or 'unknown'}` "
+        f"- Data: `{source}` — {counted(data['n_scenes'], 'scene')} of kind `{data['scene'] or 'unknown'}` "
         f"({data['n_scenes_with_chirp']} with a chirp, {data['n_scenes_without_chirp']} without; "
         f"{data['n_true_chirps']} true chirps), "
         f"{'seed ' + str(data['seed']) + ', ' if 'seed' in data else ''}"
