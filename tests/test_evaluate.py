@@ -165,8 +165,8 @@ def test_tiny_model_through_the_api_and_a_deterministic_report(tmp_path) -> None
     from chirploc.model import ChirpLocNet, ModelConfig, save_model
 
     folder = save_model(ChirpLocNet(ModelConfig(depth=1, img_size=64)), tmp_path / "m")
-    batch = get_scene("signal", min_chirps=0, max_chirps=1).generate(24, seed=2)
-    estimates, timing = measure_estimation("model", batch, model=str(folder), batch_size=8)
+    batch = get_scene("signal", min_chirps=0, max_chirps=1).generate(8, seed=2)
+    estimates, timing = measure_estimation("model", batch, model=str(folder), batch_size=4)
     assert len(estimates) == len(batch) and all(estimates)
     assert timing["method"] == "model" and timing["spectrograms_per_s"] > 0
     assert estimate_batch("ridge", batch.select(slice(0, 4)))[0]

@@ -205,11 +205,14 @@ def fake_png(values: np.ndarray, index: int, sweep: str) -> bytes:
     return f"{index} {sweep} {float(np.asarray(values, np.float64).sum())!r}".encode()
 
 
-def test_png_layout_reads_back_paired(tmp_path) -> None:
+def test_png_layout_reads_back_paired(tmp_path, monkeypatch) -> None:
+    import chirploc.generate
     from chirploc.io.chirploc100k import LABELS_HEADER, ChirpLoc100KFolder
 
+    chunk = 8  # real figures are slow to draw: chunks of 8, which also start inside a block of scenes
+    monkeypatch.setattr(chirploc.generate, "CHUNK", chunk)
     scene = ChirpLoc100KScene()
-    n = BLOCK + 4  # two chunks
+    n = chunk + 4  # two chunks, one to each worker
     out = generate_dataset(scene, n, tmp_path / "png", fmt="chirploc100k", seed=6, workers=2)
     names = {p.name for p in out.iterdir()}
     assert names == {f"spectrogram_{i}.png" for i in range(1, n + 1)} | {"labels.csv", PROGRESS_FILE}
@@ -218,7 +221,7 @@ def test_png_layout_reads_back_paired(tmp_path) -> None:
     folder = ChirpLoc100KFolder(out)
     assert len(folder) == n
     assert_same_labels(folder.labels, ref.labels)  # exact: floats are written in full
-    for k in (0, BLOCK - 1, BLOCK, n - 1):
+    for k in (0, chunk - 1, chunk, n - 1):
         spec, chirp = folder[k]
         assert chirp == ref.chirps(k)[0]
         own = np.corrcoef(spec.values.ravel(), ref.values[k].ravel())[0, 1]

@@ -450,7 +450,7 @@ def test_a_long_signal_in_python_is_read_in_the_same_windows_as_its_file(tmp_pat
 @pytest.mark.skipif(not SHIPPED, reason="no shipped model in chirploc/assets/default")
 def test_the_sweep_law_of_clear_chirps_comes_from_their_ridge() -> None:
     """Clear chirps (25 dB SNR, 8-12 s) of each law: the default prediction names the law
-    of at least 12 of 16 each (the network's own guess is near chance on some laws)."""
+    of at least 6 of 8 each (the network's own guess is near chance on some laws)."""
     from chirploc import load_model
     from chirploc.synth.signal import SignalScene
     from chirploc.types import SWEEP_TYPES
@@ -458,10 +458,10 @@ def test_the_sweep_law_of_clear_chirps_comes_from_their_ridge() -> None:
     model = load_model()
     for sweep in SWEEP_TYPES:
         scene = SignalScene(duration_s=(8, 12), freq_hz=(5, 100), snr_db=(25, 25), line_noise_prob=0.0, sweeps=(sweep,))
-        batch = scene.generate(16, seed=5)
-        found = model.predict_spectrograms([batch.spectrogram(i) for i in range(16)])
+        batch = scene.generate(8, seed=5)
+        found = model.predict_spectrograms([batch.spectrogram(i) for i in range(8)])
         right = sum(estimates[0].sweep == sweep for estimates in found)
-        assert right >= 12, (sweep, [e[0].sweep for e in found])
+        assert right >= 6, (sweep, [e[0].sweep for e in found])
     with pytest.raises(ValueError, match="sweep_law"):
         model.predict_spectrograms([batch.spectrogram(0)], sweep_law="guess")
 

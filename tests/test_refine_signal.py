@@ -220,7 +220,7 @@ def test_the_shipped_model_is_refined_on_signal_scenes_and_network_only_is_not()
     from chirploc import load_model
     from chirploc.evaluate import estimate_batch
 
-    batch = get_scene("signal").generate(32, seed=57)
+    batch = get_scene("signal").generate(12, seed=57)
     model = load_model()
     keys = ("start_time_s", "start_freq_hz", "end_freq_hz")
     truth = np.array([[getattr(batch.chirps(i)[0], k) for k in keys] for i in range(len(batch))])

@@ -155,6 +155,14 @@ def hub_reachable(timeout_s: float = 3.0) -> bool:
     return True
 
 
+def hub_offline() -> bool:
+    """Whether the Hugging Face client runs offline (HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE as it
+    read them when first imported): it then reads its cache at once, without trying the network."""
+    from huggingface_hub import constants
+
+    return constants.is_offline_mode()
+
+
 def first_line(err: BaseException) -> str:
     """The first line of an error's message (at most 200 characters), for one-line errors that wrap it."""
     return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
@@ -218,7 +226,7 @@ def _timm_backbone(config: ModelConfig, pretrained: str | Path | None) -> nn.Mod
             ) from err
     elif pretrained is not None:
         source = hub_source(str(pretrained), config.backbone)
-        if os.environ.get("HF_HUB_OFFLINE", "0") in ("", "0") and not hub_reachable():
+        if not hub_offline() and not hub_reachable():
             raise ModelError(
                 f"could not fetch pretrained weights {pretrained!r}: the Hugging Face hub is not reachable from here; "
                 "download them elsewhere and pass the local .safetensors file instead (or, for weights already in the "
