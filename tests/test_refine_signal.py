@@ -310,3 +310,23 @@ def test_cell_overlap_is_how_much_more_noise_sums_of_cells_carry():
         cells.append(power.ravel())
     ratio = np.var(np.concatenate(blocks)) / (256 * np.var(np.concatenate(cells)))
     assert 0.85 * cell_overlap() < ratio < 1.02 * cell_overlap()
+
+
+def test_a_window_holding_two_chirps_gives_both_and_one_holding_one_gives_one():
+    """The shipped network has one chirp slot: of two chirps in a window it answers one. The search
+    with the fitted chirp's cells masked (`second_chirp`) finds the other; it adds nothing where the
+    window holds one chirp."""
+    from chirploc import load_model
+    from chirploc.inputs import same_chirp
+    from chirploc.synth.signal import SignalScene
+
+    model = load_model()
+    for scene, seed, count in ((SignalScene(min_chirps=2, max_chirps=2), 31, 2), (SignalScene(), 32, 1)):
+        batch = scene.generate(2, seed=seed)
+        specs = [batch.spectrogram(i) for i in range(2)]
+        assert all(len(found) == 1 for found in model.predict_spectrograms(specs, refine=False))
+        for i, found in enumerate(model.predict_spectrograms(specs)):
+            assert len(found) == count, (i, found)
+            for chirp in batch.chirps(i):
+                assert sum(same_chirp(chirp, e) for e in found) == 1, (i, chirp, found)
+            assert all(e.presence >= PRESENCE_THRESHOLD and "end_freq_hz" in e.uncertainty for e in found)

@@ -73,7 +73,8 @@ class ChirpLocModel:
         refine: bool = True,
         workers: int | None = None,
     ) -> list[list[ChirpEstimate]]:
-        """Every chirp slot of every spectrogram, in its own seconds and hertz, most likely first.
+        """Every chirp slot of every spectrogram (and on the signal grid a chirp found past them),
+        in its own seconds and hertz, most likely first.
 
         refine: on ChirpLoc100K's grid (128 x 128 bins over 0-60 s and 0-100 Hz), each chirp's
         positions and sweep law come from the best fit of that scene's forward model (a
@@ -82,7 +83,9 @@ class ChirpLocModel:
         signal grid (1 s Hann STFT in dB, rows 0..127 Hz, frames 0.25 s apart: every window of
         a WAV, EDF or 1-D signal) each chirp is refitted as the STFT of a tapered sweep over
         the row noise (`chirploc.refine_signal`); the estimate stays where that fit does not
-        clearly explain the data.
+        clearly explain the data. There a window whose chirps' fits are accepted is searched once
+        more with their cells masked, and a clear chirp found so is a further estimate (the
+        shipped network has one chirp slot).
         sweep_law (other grids, refine=False, or where the signal fit keeps the estimate):
         "ridge" takes each chirp's sweep law from a curve fitted to its ridge
         (`chirploc.sweep_law`; the network's own guess where no ridge matches); "network"
