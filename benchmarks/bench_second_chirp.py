@@ -7,8 +7,8 @@ the same windows: see that module's docstring). Signal-scene windows (32 s, the
 scene's chirps and noise) holding two chirps (seed 31) and one chirp (seed 32), each predicted as
 `chirploc predict` predicts a window of a recording, twice in one run: with the search for a second
 chirp (`second_chirp`, the default) and without it. Estimates with presence >= 0.5 are paired
-with true chirps by `chirploc.inputs.same_chirp`, greedily; an estimate no true chirp pairs with
-is false. Reported per kind of window and way: windows with every chirp found, true chirps found,
+with true chirps as `bench_recordings.match` pairs them (`chirploc.inputs.same_chirp`, nearest
+start first); an estimate no true chirp pairs with is false. Reported per kind of window and way: windows with every chirp found, true chirps found,
 false estimates, windows given more than one estimate, and seconds per window (median; the two
 ways run one after the other, so compare them on an otherwise idle machine).
 Writes benchmarks/results/second_chirp.json and prints a markdown table.
@@ -22,24 +22,15 @@ import statistics
 import time
 from pathlib import Path
 
+from bench_recordings import match
+
 from chirploc import refine_signal
-from chirploc.inputs import same_chirp
 from chirploc.model import default_model_dir
 from chirploc.predict import load_model
 from chirploc.synth.signal import SignalScene
-from chirploc.types import Chirp, ChirpEstimate
 
 RESULTS = Path(__file__).parent / "results"
 KINDS = {"two chirps": (SignalScene(min_chirps=2, max_chirps=2), 31), "one chirp": (SignalScene(), 32)}
-
-
-def paired(truth: list[Chirp], found: list[ChirpEstimate]) -> int:
-    used: set[int] = set()
-    for t in truth:
-        match = next((k for k, e in enumerate(found) if k not in used and same_chirp(t, e)), None)
-        if match is not None:
-            used.add(match)
-    return len(used)
 
 
 def no_second_chirp(values_db, fits, min_lr=0.0) -> None:  # noqa: ANN001
@@ -61,7 +52,7 @@ def score(model, specs, truths, search: bool) -> dict:  # noqa: ANN001
     n_true = n_hit = n_false = complete = extra = 0
     for truth, estimates in zip(truths, found):
         kept = [e for e in estimates if e.presence >= 0.5]
-        hits = paired(truth, kept)
+        hits = len(match(truth, kept))
         n_true, n_hit, n_false = n_true + len(truth), n_hit + hits, n_false + len(kept) - hits
         complete += hits == len(truth)
         extra += len(estimates) > 1
