@@ -8,6 +8,7 @@ import io
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -428,6 +429,31 @@ def test_a_phantom_between_two_cut_chirps_is_dropped_by_the_centred_window() -> 
     # checked, in the window whose middle is the estimate's middle (to the frame)
     checks = seen_windows[len(windows):]
     assert [round((lo + hi) / 2, 1) for lo, hi in checks] == [42.0]
+
+
+def test_a_chirp_grazing_a_window_edge_does_not_send_that_windows_chirp_to_be_checked() -> None:
+    """A chirp ending 0.06 s past a window's start (recording 122 of the recordings
+    benchmark) leaves nothing in that window to mislead the estimator, so the window's own
+    chirp is not checked in a centred window, where a one-slot estimator would report the
+    grazing chirp instead and a real chirp would be lost."""
+    from chirploc.inputs import signal_windows
+    from chirploc.locate import locate
+
+    grazing = ChirpEstimate(27.5, 4.56, 50.0, 40.0)  # ends at 32.06 s
+    middle = ChirpEstimate(40.0, 6.0, 80.0, 30.0)
+    cut = ChirpEstimate(60.0, 10.0, 10.0, 30.0)  # 4 s of it inside the 32-64 s window
+
+    def first_whole(windows: list[Window]) -> list[list[ChirpEstimate]]:
+        out = []
+        for w in windows:
+            lo, hi = w.time_range_s
+            whole = [c for c in (grazing, middle, cut) if lo <= c.start_time_s and c.end_time_s <= hi]
+            out.append([replace(c, presence=0.99) for c in whole[:1]])
+        return out
+
+    windows = signal_windows(Path("rec.npy"), np.zeros(90 * 256), 256.0, None, InputOptions())
+    _, merged = locate(windows, first_whole)
+    assert [e.start_time_s for _, e in merged] == [27.5, 40.0, 60.0]
 
 
 @pytest.mark.skipif(not SHIPPED, reason="no shipped model in chirploc/assets/default")

@@ -5,10 +5,14 @@ Each window gets its estimates, and `merge_window_estimates` removes what the ov
 report twice. Then `confirm_in_centred_windows` looks again at the chirps reported by a
 window whose both edges cut other chirps: given only the cut tail of one chirp and the
 cut head of the next, an estimator with one chirp slot can report a chirp between them
-that is not there. Such a chirp is looked at in a window centred on it: kept (as that
-window sees it) when that window reports the same chirp, dropped otherwise. Chirps from
-other windows are not re-checked: a centred window that also holds another chirp whole
-may report only that one, and a real chirp would be lost.
+that is not there. An edge cuts a chirp when at least `MIN_CUT_PIECE_S` of it lies
+inside the window: a chirp that only grazes the edge leaves nothing there to mislead.
+Such a chirp is looked at in a window centred on it: kept (as that window sees it) when
+that window reports the same chirp, dropped otherwise. Chirps from other windows are not
+re-checked: a centred window that also holds another chirp whole may report only that
+one, and a real chirp would be lost. That loss remains for the chirps checked: where the
+centred window holds more chirps than the estimator reports in one window (the shipped
+model: its one slot and its search for a second chirp), a real chirp checked there can be dropped.
 """
 
 from __future__ import annotations
@@ -22,6 +26,10 @@ from chirploc.types import ChirpEstimate
 
 #: estimates for each of a list of windows (a model's or the ridge baseline's)
 Estimator = Callable[[list[Window]], list[list[ChirpEstimate]]]
+
+#: seconds of a chirp that must lie inside a window for its edge to count as cutting it
+#: (two frames of the signal grid's 0.25 s)
+MIN_CUT_PIECE_S = 0.5
 
 
 def locate(
@@ -59,7 +67,8 @@ def confirm_in_centred_windows(
             continue
         others = [e for ch, e in merged if ch == channel and e is not est]
         lo, hi = window.time_range_s
-        if any(_straddles(e, lo) for e in others) and any(_straddles(e, hi) for e in others):
+        cut_at_start = any(_cut_at(e, lo, inside_after=True) for e in others)
+        if cut_at_start and any(_cut_at(e, hi, inside_after=False) for e in others):
             checks.append((k, window.source.window_centred_on(est.start_time_s + est.duration_s / 2)))
     if not checks:
         return merged
@@ -100,5 +109,10 @@ def _inside_windows(estimator: Estimator) -> Estimator:
     return estimate
 
 
-def _straddles(est: ChirpEstimate, time_s: float) -> bool:
-    return est.start_time_s < time_s < est.start_time_s + est.duration_s
+def _cut_at(est: ChirpEstimate, edge_s: float, inside_after: bool) -> bool:
+    """Whether `est` runs across a window's edge at `edge_s` with at least
+    `MIN_CUT_PIECE_S` of it on the window's side (after the edge for its start)."""
+    start, end = est.start_time_s, est.start_time_s + est.duration_s
+    if not start < edge_s < end:
+        return False
+    return (end - edge_s if inside_after else edge_s - start) >= MIN_CUT_PIECE_S
