@@ -12,7 +12,7 @@ that window reports the same chirp, dropped otherwise. Chirps from other windows
 re-checked: a centred window that also holds another chirp whole may report only that
 one, and a real chirp would be lost. That loss remains for the chirps checked: where the
 centred window holds more chirps than the estimator reports in one window (the shipped
-model: its one slot and its search for a second chirp), a real chirp checked there can be dropped.
+model: its one slot and its search for a second chirp), a real chirp can be dropped.
 """
 
 from __future__ import annotations
