@@ -8,9 +8,10 @@ scene's chirps and noise) holding two chirps (seed 31) and one chirp (seed 32), 
 `chirploc predict` predicts a window of a recording, twice in one run: with the search for a second
 chirp (`second_chirp`, the default) and without it. Estimates with presence >= 0.5 are paired
 with true chirps as `bench_recordings.match` pairs them (`chirploc.inputs.same_chirp`, nearest
-start first); an estimate no true chirp pairs with is false. Reported per kind of window and way: windows with every chirp found, true chirps found,
-false estimates, windows given more than one estimate, and seconds per window (median; the two
-ways run one after the other, so compare them on an otherwise idle machine).
+start first); an estimate no true chirp pairs with is false. Reported per kind of window and
+way: windows with every chirp found, true chirps found, false estimates, windows given more
+than one estimate, and seconds per window (median; the two ways run one after the other, so
+compare them on an otherwise idle machine).
 Writes benchmarks/results/second_chirp.json and prints a markdown table.
 """
 

@@ -112,7 +112,7 @@ def _inside_windows(estimator: Estimator) -> Estimator:
 def _cut_at(est: ChirpEstimate, edge_s: float, inside_after: bool) -> bool:
     """Whether `est` runs across a window's edge at `edge_s` with at least
     `MIN_CUT_PIECE_S` of it on the window's side (after the edge for its start)."""
-    start, end = est.start_time_s, est.start_time_s + est.duration_s
+    start, end = est.start_time_s, est.end_time_s
     if not start < edge_s < end:
         return False
     return (end - edge_s if inside_after else edge_s - start) >= MIN_CUT_PIECE_S
