@@ -193,6 +193,27 @@ def test_workers_option_changes_speed_not_answers(capsys, files) -> None:
     assert len(err.strip().splitlines()) == 1 and "--workers must be at least 1" in err
 
 
+@pytest.mark.skipif(not SHIPPED, reason="no shipped model in chirploc/assets/default")
+def test_envelope_abrupt_reads_a_faint_abrupt_sweeps_ends_where_they_are(capsys, tmp_path) -> None:
+    """A sweep at amplitude 1 in unit white noise (10-16 s, 20 -> 50 Hz), starting and stopping at full
+    amplitude as scipy's chirp makes it: by default the fit keeps the scene's taper and reads it from
+    about 9.6 s to 16.3 s; told --envelope abrupt, within 0.15 s of its ends. A wrong value is a
+    one-line error."""
+    rng = np.random.default_rng(3)
+    t = np.arange(32 * 256) / 256
+    x = rng.standard_normal(t.size)
+    inside = (t >= 10.0) & (t < 16.0)
+    x[inside] += scipy_chirp(t[inside] - 10.0, 20.0, 6.0, 50.0, method="linear")
+    path = tmp_path / "abrupt.wav"
+    wavfile.write(path, 256, x.astype(np.float32))
+    (rec,) = chirps_of(predict_json(capsys, path, "--envelope", "abrupt"))
+    assert abs(rec["start_time_s"] - 10.0) < 0.15 and abs(rec["end_time_s"] - 16.0) < 0.15, rec
+    assert abs(rec["start_freq_hz"] - 20.0) < 1.0 and abs(rec["end_freq_hz"] - 50.0) < 1.0, rec
+    code, out, err = run_cli(capsys, "predict", path, "--envelope", "sideways")
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "unknown --envelope 'sideways': use one of auto, tapered, abrupt" in err
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_npy_signal_with_fs_gives_csv_with_the_record_columns(capsys, files, method) -> None:
     code, out, err = run_cli(capsys, "predict", files["npy1"], "--fs", "500", "--format", "csv", *method_args(method))

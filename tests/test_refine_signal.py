@@ -255,6 +255,38 @@ def test_an_abrupt_sweep_is_read_to_its_true_ends(t0, d, f0, f1):
     assert abs(new.end_freq_hz - f1) < 1.0
 
 
+def _abrupt_window(t0: float, d: float, f0: float, f1: float, amplitude: float, seed: int):
+    fs = 256
+    t = np.arange(32 * fs) / fs
+    x = np.random.default_rng(seed).standard_normal(t.size)
+    inside = (t >= t0) & (t < t0 + d)
+    x[inside] += amplitude * chirp(t[inside] - t0, f0=f0, t1=d, f1=f1, method="linear")
+    return spectrogram_of_signal(x, fs)
+
+
+def test_told_abrupt_a_faint_abrupt_sweep_is_read_to_its_ends_and_told_tapered_a_clear_one_is_not():
+    """At amplitude 1 in unit white noise an abrupt sweep fits the scene's taper about as well as
+    its own envelope, so "auto" keeps the taper; told "abrupt", the fit reads its ends where they
+    are. Told "tapered", a clear abrupt sweep is read with the taper: ~0.05 * d out at each end."""
+    t0, d, f0, f1 = 10.0, 6.0, 20.0, 50.0
+    rough = ChirpEstimate(start_time_s=t0 + 0.5, duration_s=d - 0.5, start_freq_hz=f0 + 3, end_freq_hz=f1 - 3,
+                          sweep="linear", presence=0.9, uncertainty=dict(NET_STD))
+
+    def read(amplitude: float, envelope: str) -> ChirpEstimate:
+        spec = _abrupt_window(t0, d, f0, f1, amplitude, seed=3)
+        ((new,),) = refine_signal(spec.values[None], spec.times_s, spec.freqs_hz, [[rough]], envelope=envelope)
+        return new
+
+    faint = read(1.0, "abrupt")
+    assert abs(faint.start_time_s - t0) < 0.15 and abs(faint.start_time_s + faint.duration_s - (t0 + d)) < 0.15, faint
+    assert abs(faint.start_freq_hz - f0) < 1.0 and abs(faint.end_freq_hz - f1) < 1.0, faint
+    clear = read(3.0, "tapered")
+    assert t0 - clear.start_time_s > 0.15 and clear.start_time_s + clear.duration_s - (t0 + d) > 0.15, clear
+    spec = _abrupt_window(t0, d, f0, f1, 1.0, seed=3)
+    with pytest.raises(ValueError, match="unknown envelope 'sideways': use one of auto, tapered, abrupt"):
+        refine_signal(spec.values[None], spec.times_s, spec.freqs_hz, [[rough]], envelope="sideways")
+
+
 def test_the_answers_do_not_depend_on_the_number_of_worker_processes(clear):
     """Fits run in worker processes (one per core by default); one process gives the same answers,
     bit for bit, including where a scene's second estimate finds no clear chirp (that scene's

@@ -249,6 +249,7 @@ def predict(
     annotations: Annotated[Optional[Path], typer.Option(help="Also write an MNE-Python annotation CSV here (a folder of them with several input files).")] = None,
     presence_threshold: Annotated[float, typer.Option(help="Report chirps at least this likely to be there (0-1).")] = 0.5,
     workers: Annotated[Optional[int], typer.Option(help="Processes for the fit on the signal grid (WAV, EDF, 1-D signals). Default: one per available core.")] = None,
+    envelope: Annotated[str, typer.Option(help="The sweeps' envelope, for the fit on the signal grid: auto (the signal scene's 10 % fade in and out, or an abrupt start and stop where that fits clearly better), tapered, or abrupt (sweeps known to start and stop at full amplitude: their ends are read where they are even when faint).")] = "auto",
 ) -> None:
     """Find the chirps in files: where each starts and ends (s), its frequencies (Hz), its sweep and how sure that is."""
     from chirploc.describe import counted
@@ -257,7 +258,7 @@ def predict(
     result = run_predict(
         paths, model=model, method=method, runtime=runtime, fmt=fmt, out=out, plot_dir=plot, time_range_s=time_range,
         freq_range_hz=freq_range, fs_hz=fs, channels=channel, annotations=annotations,
-        presence_threshold=presence_threshold, workers=workers,
+        presence_threshold=presence_threshold, workers=workers, envelope=envelope,
     )
     if len(result.files) == 1 and result.failures:
         raise typer.Exit(2)  # its one-line error is already on stderr

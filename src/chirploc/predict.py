@@ -19,7 +19,7 @@ import torch
 from chirploc.encoding import decode, to_images
 from chirploc.model import ChirpLocNet, ModelError, default_model_dir, load_net, safetensors_keys
 from chirploc.refine import refine_chirploc100k
-from chirploc.refine_signal import on_signal_grid, refine_signal
+from chirploc.refine_signal import ENVELOPES, on_signal_grid, refine_signal
 from chirploc.sweep_law import with_ridge_sweeps
 from chirploc.synth.chirploc100k import on_chirploc100k_grid
 from chirploc.types import ChirpEstimate, Spectrogram
@@ -72,6 +72,7 @@ class ChirpLocModel:
         sweep_law: str = "ridge",
         refine: bool = True,
         workers: int | None = None,
+        envelope: str = "auto",
     ) -> list[list[ChirpEstimate]]:
         """Every chirp slot of every spectrogram (and on the signal grid a chirp found past them),
         in its own seconds and hertz, most likely first.
@@ -92,10 +93,16 @@ class ChirpLocModel:
         keeps the network's guess, which is faster (no ridge tracking) but, for the shipped
         model, no better than chance.
         workers: processes for the signal fit (None: one per available core; 1: this process).
+        envelope: the signal fit's sweep envelope (`chirploc.refine_signal.ENVELOPES`): "auto" (the
+        scene's taper, or an abrupt start and stop where that fits clearly better), "tapered" or
+        "abrupt" (sweeps known to start and stop at full amplitude: their ends are then read where
+        they are even when faint, where "auto" may read them ~5 % of the duration out).
         batch_size: images the network reads at a time, the last batch padded (`NETWORK_BATCH`).
         """
         if sweep_law not in SWEEP_LAW_SOURCES:
             raise ValueError(f"unknown sweep_law {sweep_law!r}: use one of {', '.join(SWEEP_LAW_SOURCES)}")
+        if envelope not in ENVELOPES:
+            raise ValueError(f"unknown envelope {envelope!r}: use one of {', '.join(ENVELOPES)}")
         if not specs:
             return []
         found: list[list[ChirpEstimate]] = [[] for _ in specs]
@@ -126,18 +133,20 @@ class ChirpLocModel:
             if rest and sweep_law == "ridge":
                 update(rest, lambda v, e: with_ridge_sweeps(v, times, freqs, e))
             if rest and refine and on_signal_grid(times, freqs):
-                update(rest, lambda v, e: refine_signal(v, times, freqs, e, workers=workers))
+                update(rest, lambda v, e: refine_signal(v, times, freqs, e, workers=workers, envelope=envelope))
             for i, off, estimates in zip(members, offsets, local):
                 found[i] = _shifted(estimates, off)
         return found
 
     def estimate_windows(
-        self, windows: Sequence[Window], batch_size: int = NETWORK_BATCH, network_only: bool = False, workers: int | None = None
+        self, windows: Sequence[Window], batch_size: int = NETWORK_BATCH, network_only: bool = False,
+        workers: int | None = None, envelope: str = "auto",
     ) -> list[list[ChirpEstimate]]:
         """`predict_spectrograms` of each window's spectrogram (a `chirploc.locate.Estimator`);
         `network_only`: the network's answers as they are (no fit, sweep law its guess)."""
         options = NETWORK_ONLY if network_only else {}
-        return self.predict_spectrograms([w.spectrogram for w in windows], batch_size=batch_size, workers=workers, **options)
+        return self.predict_spectrograms([w.spectrogram for w in windows], batch_size=batch_size, workers=workers,
+                                         envelope=envelope, **options)
 
     def predict(
         self,
@@ -146,6 +155,7 @@ class ChirpLocModel:
         time_range_s: tuple[float, float] | None = None,
         freq_range_hz: tuple[float, float] | None = None,
         fs_hz: float | None = None,
+        envelope: str = "auto",
     ) -> list[ChirpEstimate] | list[list[ChirpEstimate]]:
         """Chirps in `x`, as ChirpEstimates (presence is the probability that each is there).
 
@@ -155,14 +165,15 @@ class ChirpLocModel:
         spectrogram). A spectrogram gives every candidate, most likely first; a signal or a
         file gives the chirps found (presence at least 0.5), each once, in recording time,
         over all its channels (`ChirpEstimate.channel` names a WAV's or EDF's channel).
+        envelope: the sweeps' envelope, for the fit on the signal grid (`predict_spectrograms`).
         """
         if isinstance(x, Spectrogram):
-            return self.predict_spectrograms([x])[0]
+            return self.predict_spectrograms([x], envelope=envelope)[0]
         from chirploc.inputs import InputOptions, read_input, signal_windows
 
         if isinstance(x, (str, Path)):
             options = InputOptions(time_range_s=time_range_s, freq_range_hz=freq_range_hz, fs_hz=fs_hz)
-            return self._predict_windows(read_input(Path(x), options))
+            return self._predict_windows(read_input(Path(x), options), envelope)
         if isinstance(x, np.ndarray):
             if x.ndim == 2:
                 if fs_hz is not None:
@@ -172,25 +183,29 @@ class ChirpLocModel:
                     )
                 if time_range_s is None or freq_range_hz is None:
                     raise ValueError("a 2-D array needs time_range_s and freq_range_hz (its axes' outer edges)")
-                return self.predict_spectrograms([Spectrogram.from_ranges(x, time_range_s, freq_range_hz)])[0]
+                spec = Spectrogram.from_ranges(x, time_range_s, freq_range_hz)
+                return self.predict_spectrograms([spec], envelope=envelope)[0]
             if x.ndim == 1:
                 if fs_hz is None or not fs_hz > 0:
                     raise ValueError(f"a 1-D signal needs fs_hz, its sampling rate in hertz (positive), got {fs_hz}")
                 # the same windows as a WAV or EDF file: the network was trained on 32 s of signal
-                return self._predict_windows(signal_windows(Path("signal"), x, float(fs_hz), None, InputOptions()))
+                return self._predict_windows(signal_windows(Path("signal"), x, float(fs_hz), None, InputOptions()), envelope)
             raise ValueError(f"an array input must be 2-D [freq, time] or a 1-D signal, got shape {x.shape}")
         specs = list(x)
         if not all(isinstance(s, Spectrogram) for s in specs):
             raise TypeError("a list input must hold Spectrogram objects")
-        return self.predict_spectrograms(specs)
+        return self.predict_spectrograms(specs, envelope=envelope)
 
-    def _predict_windows(self, windows: Sequence[Window]) -> list[ChirpEstimate]:
+    def _predict_windows(self, windows: Sequence[Window], envelope: str = "auto") -> list[ChirpEstimate]:
         """Chirps in a file's or signal's windows: a long recording's in recording time, each
         once, however the windows overlap (see `chirploc.locate`)."""
         from chirploc.describe import PRESENCE_THRESHOLD
         from chirploc.locate import locate
 
-        _, merged = locate(windows, self.estimate_windows, presence_threshold=PRESENCE_THRESHOLD)
+        def estimate(part: Sequence[Window]) -> list[list[ChirpEstimate]]:
+            return self.estimate_windows(part, envelope=envelope)
+
+        _, merged = locate(windows, estimate, presence_threshold=PRESENCE_THRESHOLD)
         return [e if channel is None else replace(e, channel=channel) for channel, e in merged]
 
 

@@ -43,6 +43,8 @@ summed over the cells where the template is above `KEEP_LEVEL` (1e-4) of its pea
    (then the two are not told apart), and on 2,000 of the scene's own tapered chirps it
    fitted better by more than 15 nats twice (by more than 9 about 8 times). The tests
    check the clear cases.
+   That is the default envelope, "auto"; told "abrupt" or "tapered" (`ENVELOPES`), the fit
+   takes that envelope throughout, which reads the fainter sweeps' ends where they are.
 
 About 1300 likelihood evaluations a fit (~1000 from a ridge), 0.3 to 0.8 ms each on one core of
 this project's shared machine, by the day.
@@ -114,9 +116,11 @@ N_FRAMES = 128
 N_SAMPLES = N_FRAMES * HOP  # 8192: a 32 s window at 256 Hz
 DT_S = HOP / FS_HZ  # 0.25 s
 TAPER = 0.2  # the signal scene's Tukey taper fraction
-#: Taper fractions tried after the fit (0: an abrupt start and stop, as in most recorded or
-#: synthesised sweeps outside the scene); another than TAPER wins only by `TAPER_MARGIN` nats.
-TAPERS = (0.0,)
+#: The envelopes a fit can be told to take (`chirploc predict --envelope`): the Tukey taper fraction
+#: it fits with, and the fractions tried after that fit, each kept only where it fits better by
+#: `TAPER_MARGIN` nats. "auto" tries an abrupt start and stop (0, as in most recorded or synthesised
+#: sweeps outside the scene) after the scene's taper; "tapered" and "abrupt" fit with the one.
+ENVELOPES: dict[str, tuple[float, tuple[float, ...]]] = {"auto": (TAPER, (0.0,)), "tapered": (TAPER, ()), "abrupt": (0.0, ())}
 TAPER_MARGIN = 15.0
 #: The lowest end frequency a fit may take: rows 0 and 1 hold DC and the drift of 1/f noise (the
 #: ridge scan leaves them out too); a fit reaching into them from a wandering estimate found
@@ -573,7 +577,9 @@ def without_chirps(values_db: np.ndarray, fits: Sequence[SignalFit], level: floa
     return 10 * np.log10(np.where(mask, noise, power))
 
 
-def second_chirp(values_db: np.ndarray, fits: Sequence[SignalFit], min_lr: float = SECOND_MIN_LR) -> SignalFit | None:
+def second_chirp(
+    values_db: np.ndarray, fits: Sequence[SignalFit], min_lr: float = SECOND_MIN_LR, envelope: str = "auto"
+) -> SignalFit | None:
     """The likeliest chirp of a [128, 128] dB spectrogram besides the chirps `fits` found: the fit
     from the strongest straight ridge of the spectrogram `without_chirps` of them, its ends moved
     by `path_median` there, if its likelihood-ratio statistic reaches `min_lr`; else None."""
@@ -581,17 +587,17 @@ def second_chirp(values_db: np.ndarray, fits: Sequence[SignalFit], min_lr: float
     ridges = ridge_starts(masked, 1)
     if not ridges:
         return None
-    fit = ridge_fit(masked, ridges[0])
+    fit = ridge_fit(masked, ridges[0], envelope)
     if 2 * fit.gain < min_lr:
         return None
     return path_median(masked, fit)
 
 
-def fit_estimate(values_db: np.ndarray, est: ChirpEstimate, offset_s: float) -> SignalFit:
+def fit_estimate(values_db: np.ndarray, est: ChirpEstimate, offset_s: float, envelope: str = "auto") -> SignalFit:
     """The fit of a [128, 128] dB spectrogram started from an estimate (its times are local time +
     `offset_s`), its law and its stated stds (`DEFAULT_SPREAD` where it states none)."""
     start, spread = _start_and_spread(est, offset_s)
-    return fit_chirp(values_db, start, SWEEP_TYPES.index(est.sweep), spread)
+    return fit_chirp(values_db, start, SWEEP_TYPES.index(est.sweep), spread, envelope=envelope)
 
 
 def _start_and_spread(est: ChirpEstimate, offset_s: float) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -602,15 +608,15 @@ def _start_and_spread(est: ChirpEstimate, offset_s: float) -> tuple[tuple[float,
     return (est.start_time_s - offset_s, est.duration_s, est.start_freq_hz, est.end_freq_hz), spread
 
 
-def search(values_db: np.ndarray, count: int = SEARCH_STARTS) -> list[SignalFit]:
+def search(values_db: np.ndarray, count: int = SEARCH_STARTS, envelope: str = "auto") -> list[SignalFit]:
     """Fits of a [128, 128] dB spectrogram started from its `count` strongest straight ridges."""
-    return [ridge_fit(values_db, ridge) for ridge in ridge_starts(values_db, count)]
+    return [ridge_fit(values_db, ridge, envelope) for ridge in ridge_starts(values_db, count)]
 
 
-def ridge_fit(values_db: np.ndarray, ridge: np.ndarray) -> SignalFit:
+def ridge_fit(values_db: np.ndarray, ridge: np.ndarray, envelope: str = "auto") -> SignalFit:
     """The fit started from a straight ridge (`ridge_starts`), its escapes only for the laws near the
     best (as accurate from a ridge, measured, and 30 % cheaper)."""
-    return fit_chirp(values_db, ridge, 0, SEARCH_SPREAD, law_margin=0.0)
+    return fit_chirp(values_db, ridge, 0, SEARCH_SPREAD, law_margin=0.0, envelope=envelope)
 
 
 def fit_chirp(
@@ -620,6 +626,7 @@ def fit_chirp(
     spread: Sequence[float] = DEFAULT_SPREAD,
     maxfev: int = 120,
     law_margin: float = 1.0,
+    envelope: str = "auto",
 ) -> SignalFit:
     """Fit one chirp to a [128, 128] dB spectrogram in local time.
 
@@ -627,11 +634,12 @@ def fit_chirp(
     estimate; `law` its sweep law code; `spread` its std per quantity (sets the
     width of the coarse search and of the escape scans); `maxfev` evaluations per
     Nelder-Mead run; `law_margin` the relative gain below the best law's within
-    which a law gets the escape moves (1.0: every law).
+    which a law gets the escape moves (1.0: every law); `envelope` one of `ENVELOPES`.
     """
+    taper, other_tapers = _envelope(envelope)
     power = 10 ** (np.asarray(values_db, dtype=np.float64) / 10)
     s2 = noise_floor(power)
-    prob = _Problem(_noise_units(power, s2), 1 / s2)
+    prob = _Problem(_noise_units(power, s2), 1 / s2, taper=taper)
     t0, d, f0, f1 = (float(v) for v in start)
     t0 = min(max(t0, -0.25), N_SAMPLES / FS_HZ - 0.75)
     x0 = np.array([t0, min(t0 + max(d, 0.5), N_SAMPLES / FS_HZ + 0.25), *np.clip([f0, f1], MIN_FREQ_HZ, 127.0)])
@@ -697,16 +705,22 @@ def fit_chirp(
             x, f = _nelder_mead(prob, x2, code, steps, maxfev)
 
     # the envelope: other tapers, each polished from the fit (its ends move with the taper)
-    best = (TAPER, x, f - TAPER_MARGIN)
-    for taper in TAPERS:
-        prob.taper = taper
-        xt, ft = _nelder_mead(prob, _retapered(x, code, TAPER, taper), code, steps / 3, maxfev // 2)
+    best = (taper, x, f - TAPER_MARGIN)
+    for other in other_tapers:
+        prob.taper = other
+        xt, ft = _nelder_mead(prob, _retapered(x, code, taper, other), code, steps / 3, maxfev // 2)
         if ft < best[2]:
-            best = (taper, xt, ft)
+            best = (other, xt, ft)
     prob.taper, x = best[0], best[1]
     f, amp = prob.nll(x, code)
     return SignalFit(float(x[0]), float(x[1] - x[0]), float(x[2]), float(x[3]), code, prob.taper, amp, -f,
                      start_gain, prob.evals)
+
+
+def _envelope(envelope: str) -> tuple[float, tuple[float, ...]]:
+    if envelope not in ENVELOPES:
+        raise ValueError(f"unknown envelope {envelope!r}: use one of {', '.join(ENVELOPES)}")
+    return ENVELOPES[envelope]
 
 
 def refine_signal(
@@ -718,6 +732,7 @@ def refine_signal(
     min_lr: float = MIN_LR,
     place_lr: float = PLACE_MIN_LR,
     workers: int | None = None,
+    envelope: str = "auto",
 ) -> list[list[ChirpEstimate]]:
     """Estimates refined by fitting the signal scene's forward model, [N, 128, 128] dB spectrograms.
 
@@ -732,8 +747,11 @@ def refine_signal(
     better than the estimate itself. Then a fit from `place_lr` on may still place it, its presence
     unchanged (`placing_fit`); otherwise (as for the others) the estimate is returned unchanged. The
     fits run in `workers` processes (`chirploc.parallel.fit_pool`; None: one per available core);
-    the answers do not depend on how many.
+    the answers do not depend on how many. `envelope` (`ENVELOPES`): "auto" fits the scene's taper
+    and keeps an abrupt start and stop where that fits clearly better; "tapered" or "abrupt" where
+    the sweeps are known to be so.
     """
+    _envelope(envelope)
     values_db = np.asarray(values_db)
     if values_db.ndim != 3 or values_db.shape[1:] != (N_ROWS, N_FRAMES):
         raise ValueError(f"values must be [N, {N_ROWS}, {N_FRAMES}], got {values_db.shape}")
@@ -742,7 +760,7 @@ def refine_signal(
     offset = float(np.asarray(times_s, dtype=np.float64)[0]) - DT_S / 2
     keys = likely_keys(values_db, estimates, min_presence)
     with fit_pool(workers, jobs=len(keys) + SEARCH_STARTS * len({i for i, _ in keys})) as pool:
-        local, found = fit_all(pool, values_db, estimates, keys, offset)
+        local, found = fit_all(pool, values_db, estimates, keys, offset, envelope)
         chosen = {key: chosen_fit(local[key], found.get(key), estimates[key[0]][key[1]], offset, min_lr, place_lr)
                   for key in keys}
         ends = {key: pool.submit(path_median, values_db[key[0]], fit)
@@ -751,7 +769,8 @@ def refine_signal(
         for key, (fit, sure) in chosen.items():
             if fit is not None and sure:
                 accepted.setdefault(key[0], []).append(fit)
-        seconds = {i: pool.submit(second_chirp, values_db[i], scene_fits) for i, scene_fits in accepted.items()}
+        seconds = {i: pool.submit(second_chirp, values_db[i], scene_fits, envelope=envelope)
+                   for i, scene_fits in accepted.items()}
         fits = {key: job.result() for key, job in ends.items()}
         further = {i: fit for i, job in seconds.items() if (fit := job.result()) is not None}
     out = [list(found_i) for found_i in estimates]
@@ -819,15 +838,17 @@ def placing_fit(
 
 def fit_all(
     pool: Executor, values_db: np.ndarray, estimates: Sequence[Sequence[ChirpEstimate]], keys: list[tuple[int, int]],
-    offset_s: float,
+    offset_s: float, envelope: str = "auto",
 ) -> tuple[dict[tuple[int, int], SignalFit], dict[tuple[int, int], SignalFit]]:
     """For each (scene, estimate) key: the fit from the estimate, and the best fit from its scene's
     `SEARCH_STARTS_CLEAR` strongest ridges (`SEARCH_STARTS` where the estimate's fit finds no
     clear chirp), every fit a job of `pool`; each scene's ridges are fitted once for all its keys."""
-    local_jobs = {key: pool.submit(fit_estimate, values_db[key[0]], estimates[key[0]][key[1]], offset_s) for key in keys}
+    local_jobs = {key: pool.submit(fit_estimate, values_db[key[0]], estimates[key[0]][key[1]], offset_s, envelope)
+                  for key in keys}
     scenes = sorted({i for i, _ in keys})
     ridges = {i: ridge_starts(values_db[i], SEARCH_STARTS) for i in scenes}
-    ridge_jobs = {i: [pool.submit(ridge_fit, values_db[i], r) for r in ridges[i][:SEARCH_STARTS_CLEAR]] for i in scenes}
+    ridge_jobs = {i: [pool.submit(ridge_fit, values_db[i], r, envelope) for r in ridges[i][:SEARCH_STARTS_CLEAR]]
+                  for i in scenes}
 
     def clear(key: tuple[int, int]) -> bool:
         return 2 * local_jobs[key].result().gain >= SEARCH_BELOW_LR
@@ -841,7 +862,7 @@ def fit_all(
             waiting.discard(key)
             i = key[0]
             if not clear(key) and len(ridge_jobs[i]) == SEARCH_STARTS_CLEAR:
-                further = [pool.submit(ridge_fit, values_db[i], r) for r in ridges[i][SEARCH_STARTS_CLEAR:]]
+                further = [pool.submit(ridge_fit, values_db[i], r, envelope) for r in ridges[i][SEARCH_STARTS_CLEAR:]]
                 ridge_jobs[i] += further
                 pending |= set(further)
     local = {key: job.result() for key, job in local_jobs.items()}

@@ -77,11 +77,13 @@ def model_estimator(
     runtime: str = "torch",
     network_only: bool = False,
     workers: int | None = None,
+    envelope: str = "auto",
 ) -> Estimator:
     """Estimates from a trained model: the shipped one (None), a model or adapter folder, or
     (runtime 'onnx', or a path ending in .onnx) an ONNX file written by `chirploc export`;
     `network_only`: its network's answers as they are (`ChirpLocModel.estimate_windows`);
-    `workers`: processes for the signal fit (None: one per available core)."""
+    `workers`: processes for the signal fit (None: one per available core); `envelope`: the
+    sweeps' envelope there (`chirploc.refine_signal.ENVELOPES`)."""
     from chirploc.model import ModelError, default_model_dir
     from chirploc.predict import load_model
 
@@ -101,7 +103,7 @@ def model_estimator(
     else:
         loaded = load_model(model)
 
-    return lambda windows: loaded.estimate_windows(windows, network_only=network_only, workers=workers)
+    return lambda windows: loaded.estimate_windows(windows, network_only=network_only, workers=workers, envelope=envelope)
 
 
 def ridge_estimator(max_chirps: int = RIDGE_MAX_CHIRPS) -> Estimator:
@@ -133,13 +135,18 @@ def _in_band(window: Window) -> Spectrogram:
 
 
 def make_estimator(
-    method: str = "model", model: str | Path | None = None, runtime: str = "torch", workers: int | None = None
+    method: str = "model", model: str | Path | None = None, runtime: str = "torch", workers: int | None = None,
+    envelope: str = "auto",
 ) -> Estimator:
+    from chirploc.refine_signal import ENVELOPES
+
     method = method.lower()
     if workers is not None and workers < 1:
         raise ChirpLocIOError(f"--workers must be at least 1, got {workers}")
+    if envelope not in ENVELOPES:
+        raise ChirpLocIOError(f"unknown --envelope {envelope!r}: use one of {', '.join(ENVELOPES)}")
     if method in ("model", "network"):
-        return model_estimator(model, runtime=runtime, network_only=method == "network", workers=workers)
+        return model_estimator(model, runtime=runtime, network_only=method == "network", workers=workers, envelope=envelope)
     if method == "ridge":
         if model is not None:
             raise ChirpLocIOError("--model applies to --method model or network, not ridge: drop it, or choose one of those")
@@ -227,6 +234,7 @@ def run_predict(
     annotations: str | Path | None = None,
     presence_threshold: float = PRESENCE_THRESHOLD,
     workers: int | None = None,
+    envelope: str = "auto",
     progress: bool | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
@@ -257,7 +265,7 @@ def run_predict(
     files = find_inputs(paths)
     if not files:
         raise ChirpLocIOError("no input files given: pass files or folders to read")
-    estimator = estimator or make_estimator(method, model, runtime, workers)
+    estimator = estimator or make_estimator(method, model, runtime, workers, envelope)
     plot_path = Path(plot_dir) if plot_dir is not None else None
     plot_names: set[str] = set()
     if progress is None:  # a bar only where a person watches
