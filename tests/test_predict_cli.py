@@ -212,6 +212,9 @@ def test_envelope_abrupt_reads_a_faint_abrupt_sweeps_ends_where_they_are(capsys,
     code, out, err = run_cli(capsys, "predict", path, "--envelope", "sideways")
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "unknown --envelope 'sideways': use one of auto, tapered, abrupt" in err
+    code, out, err = run_cli(capsys, "predict", path, "--envelope", "abrupt", "--method", "ridge")
+    assert code == 0 and json.loads(out)
+    assert err.strip() == "chirploc: warning: --envelope abrupt ignored: --method ridge does not fit the sweeps (--method model does)"
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -19,7 +19,7 @@ import torch
 from chirploc.encoding import decode, to_images
 from chirploc.model import ChirpLocNet, ModelError, default_model_dir, load_net, safetensors_keys
 from chirploc.refine import refine_chirploc100k
-from chirploc.refine_signal import ENVELOPES, on_signal_grid, refine_signal
+from chirploc.refine_signal import envelope_tapers, on_signal_grid, refine_signal
 from chirploc.sweep_law import with_ridge_sweeps
 from chirploc.synth.chirploc100k import on_chirploc100k_grid
 from chirploc.types import ChirpEstimate, Spectrogram
@@ -101,8 +101,7 @@ class ChirpLocModel:
         """
         if sweep_law not in SWEEP_LAW_SOURCES:
             raise ValueError(f"unknown sweep_law {sweep_law!r}: use one of {', '.join(SWEEP_LAW_SOURCES)}")
-        if envelope not in ENVELOPES:
-            raise ValueError(f"unknown envelope {envelope!r}: use one of {', '.join(ENVELOPES)}")
+        envelope_tapers(envelope)
         if not specs:
             return []
         found: list[list[ChirpEstimate]] = [[] for _ in specs]

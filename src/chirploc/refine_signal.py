@@ -636,7 +636,7 @@ def fit_chirp(
     Nelder-Mead run; `law_margin` the relative gain below the best law's within
     which a law gets the escape moves (1.0: every law); `envelope` one of `ENVELOPES`.
     """
-    taper, other_tapers = _envelope(envelope)
+    taper, other_tapers = envelope_tapers(envelope)
     power = 10 ** (np.asarray(values_db, dtype=np.float64) / 10)
     s2 = noise_floor(power)
     prob = _Problem(_noise_units(power, s2), 1 / s2, taper=taper)
@@ -717,7 +717,8 @@ def fit_chirp(
                      start_gain, prob.evals)
 
 
-def _envelope(envelope: str) -> tuple[float, tuple[float, ...]]:
+def envelope_tapers(envelope: str) -> tuple[float, tuple[float, ...]]:
+    """The taper fraction a fit told `envelope` fits with, and those it tries after (`ENVELOPES`)."""
     if envelope not in ENVELOPES:
         raise ValueError(f"unknown envelope {envelope!r}: use one of {', '.join(ENVELOPES)}")
     return ENVELOPES[envelope]
@@ -751,7 +752,7 @@ def refine_signal(
     and keeps an abrupt start and stop where that fits clearly better; "tapered" or "abrupt" where
     the sweeps are known to be so.
     """
-    _envelope(envelope)
+    envelope_tapers(envelope)
     values_db = np.asarray(values_db)
     if values_db.ndim != 3 or values_db.shape[1:] != (N_ROWS, N_FRAMES):
         raise ValueError(f"values must be [N, {N_ROWS}, {N_FRAMES}], got {values_db.shape}")

@@ -12,6 +12,7 @@ file. A file that fails is reported on one line and the others are still process
 from __future__ import annotations
 
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence, TextIO
@@ -145,6 +146,9 @@ def make_estimator(
         raise ChirpLocIOError(f"--workers must be at least 1, got {workers}")
     if envelope not in ENVELOPES:
         raise ChirpLocIOError(f"unknown --envelope {envelope!r}: use one of {', '.join(ENVELOPES)}")
+    if envelope != "auto" and method in ("network", "ridge"):
+        warnings.warn(f"--envelope {envelope} ignored: --method {method} does not fit the sweeps (--method model does)",
+                      stacklevel=2)
     if method in ("model", "network"):
         return model_estimator(model, runtime=runtime, network_only=method == "network", workers=workers, envelope=envelope)
     if method == "ridge":
