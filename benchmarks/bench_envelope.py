@@ -24,7 +24,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from bench_recordings import match
+from bench_recordings import match, write_result
 from scipy.signal import chirp
 from tqdm import tqdm
 
@@ -34,7 +34,6 @@ from chirploc.refine_signal import ENVELOPES
 from chirploc.synth.signal import FS_HZ, SignalScene, spectrogram_of_signal
 from chirploc.types import Chirp, Spectrogram
 
-RESULTS = Path(__file__).parent / "results"
 AMPLITUDES = (0.5, 0.7, 1.0, 1.4, 2.0)
 WINDOW_S = 32.0
 
@@ -93,11 +92,7 @@ def main() -> None:
                 result["cases"][case][envelope] = errors(model, specs, truths, envelope)
                 bar.update()
             tqdm.write(f"{case}: {json.dumps(result['cases'][case])}")
-    out = RESULTS / ("smoke" if args.fast else ".") / "envelope.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1))
-    print(table(result))
-    print(f"written: {out}")
+    write_result(result, "envelope.json", args.fast, table(result))
 
 
 def table(result: dict) -> str:

@@ -137,10 +137,15 @@ def main() -> None:
             result["methods"][label] = score(recordings, estimator, confirm)
             print(f"{label}: done", flush=True)
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / ("smoke" if args.fast else ".") / "recordings.json"
-    out.parent.mkdir(exist_ok=True)
+    write_result(result, "recordings.json", args.fast, table(result))
+
+
+def write_result(result: dict, name: str, fast: bool, table_md: str) -> None:
+    """Write `result` as benchmarks/results/`name` (results/smoke/ for a --fast run) and print its table."""
+    out = RESULTS / ("smoke" if fast else ".") / name
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1, default=float))
-    print(table(result))
+    print(table_md)
     print(f"written: {out}")
 
 

@@ -23,18 +23,17 @@ import statistics
 import time
 from pathlib import Path
 
-from bench_recordings import match
+from bench_recordings import match, write_result
 
 from chirploc import refine_signal
 from chirploc.model import default_model_dir
 from chirploc.predict import load_model
 from chirploc.synth.signal import SignalScene
 
-RESULTS = Path(__file__).parent / "results"
 KINDS = {"two chirps": (SignalScene(min_chirps=2, max_chirps=2), 31), "one chirp": (SignalScene(), 32)}
 
 
-def no_second_chirp(values_db, fits, min_lr=0.0) -> None:  # noqa: ANN001
+def no_second_chirp(values_db, fits, min_lr=0.0, envelope="auto") -> None:  # noqa: ANN001
     return None
 
 
@@ -85,11 +84,7 @@ def main() -> None:
             way: score(model, specs, truths, search) for way, search in (("with the second search", True), ("without", False))
         }}
         print(kind, json.dumps(result["kinds"][kind]), flush=True)
-    out = RESULTS / ("smoke" if args.fast else ".") / "second_chirp.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1))
-    print(table(result))
-    print(f"written: {out}")
+    write_result(result, "second_chirp.json", args.fast, table(result))
 
 
 def table(result: dict) -> str:
