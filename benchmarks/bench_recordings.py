@@ -136,7 +136,6 @@ def main() -> None:
             label = f"{method}, {'checked in centred windows' if confirm else 'windows merged only'}"
             result["methods"][label] = score(recordings, estimator, confirm)
             print(f"{label}: done", flush=True)
-    RESULTS.mkdir(exist_ok=True)
     write_result(result, "recordings.json", args.fast, table(result))
 
 

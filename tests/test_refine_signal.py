@@ -234,28 +234,9 @@ def test_the_shipped_model_is_refined_on_signal_scenes_and_network_only_is_not()
     assert (refined < network).all(), (network, refined)
 
 
-@pytest.mark.parametrize("t0, d, f0, f1", [(6.0, 8.0, 10.0, 30.0), (15.0, 5.0, 70.0, 40.0), (3.0, 12.0, 20.0, 90.0)])
-def test_an_abrupt_sweep_is_read_to_its_true_ends(t0, d, f0, f1):
-    """Recorded or synthesised sweeps often start and stop at full amplitude (scipy's chirp in
-    white noise, as in the README's WAV example): the fit tries that envelope beside the scene's
-    taper and reads such a clear sweep's ends where they are (the taper alone reads them ~0.05 * d
-    out; for fainter sweeps the two envelopes fit about equally well and the taper stays)."""
-    fs = 256
-    t = np.arange(32 * fs) / fs
-    x = np.random.default_rng(int(t0)).standard_normal(t.size)
-    inside = (t >= t0) & (t < t0 + d)
-    x[inside] += 2.0 * chirp(t[inside] - t0, f0=f0, t1=d, f1=f1, method="linear")
-    spec = spectrogram_of_signal(x, fs)
-    rough = ChirpEstimate(start_time_s=t0 + 0.5, duration_s=d - 0.5, start_freq_hz=f0 + 3, end_freq_hz=f1 - 3,
-                          sweep="linear", presence=0.9, uncertainty=dict(NET_STD))
-    ((new,),) = refine_signal(spec.values[None], spec.times_s, spec.freqs_hz, [[rough]])
-    assert abs(new.start_time_s - t0) < 0.15
-    assert abs(new.start_time_s + new.duration_s - (t0 + d)) < 0.15
-    assert abs(new.start_freq_hz - f0) < 1.0
-    assert abs(new.end_freq_hz - f1) < 1.0
-
-
 def _abrupt_window(t0: float, d: float, f0: float, f1: float, amplitude: float, seed: int):
+    """The spectrogram of 32 s of unit white noise at 256 Hz (`seed`) with scipy's linear chirp
+    added at `amplitude`, full from `t0` to `t0 + d`."""
     fs = 256
     t = np.arange(32 * fs) / fs
     x = np.random.default_rng(seed).standard_normal(t.size)
@@ -264,13 +245,32 @@ def _abrupt_window(t0: float, d: float, f0: float, f1: float, amplitude: float, 
     return spectrogram_of_signal(x, fs)
 
 
+def _rough_linear(t0: float, d: float, f0: float, f1: float) -> ChirpEstimate:
+    """A network-like estimate of a linear sweep: 0.5 s late and short, 3 Hz inside at each end."""
+    return ChirpEstimate(start_time_s=t0 + 0.5, duration_s=d - 0.5, start_freq_hz=f0 + 3, end_freq_hz=f1 - 3,
+                         sweep="linear", presence=0.9, uncertainty=dict(NET_STD))
+
+
+@pytest.mark.parametrize("t0, d, f0, f1", [(6.0, 8.0, 10.0, 30.0), (15.0, 5.0, 70.0, 40.0), (3.0, 12.0, 20.0, 90.0)])
+def test_an_abrupt_sweep_is_read_to_its_true_ends(t0, d, f0, f1):
+    """Recorded or synthesised sweeps often start and stop at full amplitude (scipy's chirp in
+    white noise, as in the README's WAV example): the fit tries that envelope beside the scene's
+    taper and reads such a clear sweep's ends where they are (the taper alone reads them ~0.05 * d
+    out; for fainter sweeps the two envelopes fit about equally well and the taper stays)."""
+    spec = _abrupt_window(t0, d, f0, f1, 2.0, seed=int(t0))
+    ((new,),) = refine_signal(spec.values[None], spec.times_s, spec.freqs_hz, [[_rough_linear(t0, d, f0, f1)]])
+    assert abs(new.start_time_s - t0) < 0.15
+    assert abs(new.start_time_s + new.duration_s - (t0 + d)) < 0.15
+    assert abs(new.start_freq_hz - f0) < 1.0
+    assert abs(new.end_freq_hz - f1) < 1.0
+
+
 def test_told_abrupt_a_faint_abrupt_sweep_is_read_to_its_ends_and_told_tapered_a_clear_one_is_not():
     """At amplitude 1 in unit white noise an abrupt sweep fits the scene's taper about as well as
     its own envelope, so "auto" keeps the taper; told "abrupt", the fit reads its ends where they
     are. Told "tapered", a clear abrupt sweep is read with the taper: ~0.05 * d out at each end."""
     t0, d, f0, f1 = 10.0, 6.0, 20.0, 50.0
-    rough = ChirpEstimate(start_time_s=t0 + 0.5, duration_s=d - 0.5, start_freq_hz=f0 + 3, end_freq_hz=f1 - 3,
-                          sweep="linear", presence=0.9, uncertainty=dict(NET_STD))
+    rough = _rough_linear(t0, d, f0, f1)
 
     def read(amplitude: float, envelope: str) -> ChirpEstimate:
         spec = _abrupt_window(t0, d, f0, f1, amplitude, seed=3)
