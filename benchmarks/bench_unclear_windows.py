@@ -14,7 +14,7 @@ each window's likeliest estimate (as `chirploc evaluate` pairs one chirp), and w
 MAE over all --n windows, so that variants compare directly with the first one (the settings shipped).
 
 Seed 7 is a calibration seed; the accuracy benchmark's held-out seed 2024 is not for choosing settings.
-Writes benchmarks/results/unclear_windows.json (results/smoke/ with --fast) and prints the table.
+Writes benchmarks/results/unclear_windows_seed<SEED>.json (results/smoke/ with --fast) and prints the table.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def main() -> None:
     lines += [f"| {r['search_starts']} | {r['place_lr']:g} | {r['added_to_mae']['start_time_s']:.4f} | "
               f"{r['added_to_mae']['start_freq_hz']:.3f} | {r['added_to_mae']['end_freq_hz']:.3f} | "
               f"{r['said_present']} / {len(unclear)} | {r['seconds']:.0f} |" for r in rows]
-    write_result(result, "unclear_windows.json", args.fast, "\n".join(lines))
+    write_result(result, f"unclear_windows_seed{args.seed}.json", args.fast, "\n".join(lines))
 
 
 if __name__ == "__main__":
