@@ -26,6 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 import chirploc.refine_signal as refine_signal
+from bench_fit_oracle import label_table
 from bench_recordings import write_result
 from chirploc.evaluate import load_eval_data
 from chirploc.parallel import fit_pool
@@ -69,7 +70,7 @@ def main() -> None:
         lr = {key: 2 * job.result().gain for key, job in tqdm(jobs.items(), desc="fits from the network's answer", unit="fit")}
     local_seconds = time.perf_counter() - started
     unclear = sorted({key[0] for key, value in lr.items() if value < SEARCH_BELOW_LR})
-    truth = np.array([[float(getattr(batch.labels, q)[i, 0]) for q in QUANTITIES] for i in unclear])
+    truth = label_table(batch.labels, QUANTITIES, n)[unclear]
 
     rows = []
     for starts, place_lr in variants:
