@@ -25,14 +25,13 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-import chirploc.refine_signal as refine_signal
 from bench_fit_oracle import label_table
 from bench_recordings import write_result
 from chirploc.evaluate import load_eval_data
 from chirploc.parallel import fit_pool
 from chirploc.predict import load_model
 from chirploc.refine import likely_keys
-from chirploc.refine_signal import DT_S, PLACE_MIN_LR, SEARCH_BELOW_LR, SEARCH_STARTS, fit_estimate
+from chirploc.refine_signal import DT_S, PLACE_MIN_LR, SEARCH_BELOW_LR, SEARCH_STARTS, fit_estimate, refine_signal
 
 QUANTITIES = ("start_time_s", "start_freq_hz", "end_freq_hz")
 
@@ -74,10 +73,9 @@ def main() -> None:
 
     rows = []
     for starts, place_lr in variants:
-        refine_signal.SEARCH_STARTS = starts  # read by fit_all in this process
         started = time.perf_counter()
-        refined = refine_signal.refine_signal(batch.values[unclear], batch.times_s, batch.freqs_hz,
-                                              [estimates[i] for i in unclear], place_lr=place_lr)
+        refined = refine_signal(batch.values[unclear], batch.times_s, batch.freqs_hz,
+                                [estimates[i] for i in unclear], place_lr=place_lr, search_starts=starts)
         seconds = time.perf_counter() - started
         likeliest = [max(found, key=lambda e: e.presence) for found in refined]
         errors = np.abs(np.array([[getattr(e, q) for q in QUANTITIES] for e in likeliest]) - truth)
@@ -88,7 +86,6 @@ def main() -> None:
             "added_to_mae": dict(zip(QUANTITIES, (errors.sum(0) / n).round(4).tolist())),
         })
         print(f"STARTS {starts}, place_lr {place_lr:g}: {rows[-1]['added_to_mae']} ({seconds:.0f} s)", flush=True)
-    refine_signal.SEARCH_STARTS = SEARCH_STARTS
 
     result = {
         "what": "signal-scene windows (one chirp each) whose fit from the network's answer stays below SEARCH_BELOW_LR, "

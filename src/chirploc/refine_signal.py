@@ -734,6 +734,7 @@ def refine_signal(
     place_lr: float = PLACE_MIN_LR,
     workers: int | None = None,
     envelope: str = "auto",
+    search_starts: int = SEARCH_STARTS,
 ) -> list[list[ChirpEstimate]]:
     """Estimates refined by fitting the signal scene's forward model, [N, 128, 128] dB spectrograms.
 
@@ -750,7 +751,8 @@ def refine_signal(
     fits run in `workers` processes (`chirploc.parallel.fit_pool`; None: one per available core);
     the answers do not depend on how many. `envelope` (`ENVELOPES`): "auto" fits the scene's taper
     and keeps an abrupt start and stop where that fits clearly better; "tapered" or "abrupt" where
-    the sweeps are known to be so.
+    the sweeps are known to be so. `search_starts`: the ridges searched where the estimate's fit
+    finds no clear chirp (`fit_all`).
     """
     envelope_tapers(envelope)
     values_db = np.asarray(values_db)
@@ -760,8 +762,8 @@ def refine_signal(
         raise ValueError("the axes are not the signal scene's grid (rows 0..127 Hz, 128 frames 0.25 s apart)")
     offset = float(np.asarray(times_s, dtype=np.float64)[0]) - DT_S / 2
     keys = likely_keys(values_db, estimates, min_presence)
-    with fit_pool(workers, jobs=len(keys) + SEARCH_STARTS * len({i for i, _ in keys})) as pool:
-        local, found = fit_all(pool, values_db, estimates, keys, offset, envelope)
+    with fit_pool(workers, jobs=len(keys) + search_starts * len({i for i, _ in keys})) as pool:
+        local, found = fit_all(pool, values_db, estimates, keys, offset, envelope, search_starts)
         chosen = {key: chosen_fit(local[key], found.get(key), estimates[key[0]][key[1]], offset, min_lr, place_lr)
                   for key in keys}
         ends = {key: pool.submit(path_median, values_db[key[0]], fit)
@@ -839,15 +841,15 @@ def placing_fit(
 
 def fit_all(
     pool: Executor, values_db: np.ndarray, estimates: Sequence[Sequence[ChirpEstimate]], keys: list[tuple[int, int]],
-    offset_s: float, envelope: str = "auto",
+    offset_s: float, envelope: str = "auto", search_starts: int = SEARCH_STARTS,
 ) -> tuple[dict[tuple[int, int], SignalFit], dict[tuple[int, int], SignalFit]]:
     """For each (scene, estimate) key: the fit from the estimate, and the best fit from its scene's
-    `SEARCH_STARTS_CLEAR` strongest ridges (`SEARCH_STARTS` where the estimate's fit finds no
+    `SEARCH_STARTS_CLEAR` strongest ridges (`search_starts` where the estimate's fit finds no
     clear chirp), every fit a job of `pool`; each scene's ridges are fitted once for all its keys."""
     local_jobs = {key: pool.submit(fit_estimate, values_db[key[0]], estimates[key[0]][key[1]], offset_s, envelope)
                   for key in keys}
     scenes = sorted({i for i, _ in keys})
-    ridges = {i: ridge_starts(values_db[i], SEARCH_STARTS) for i in scenes}
+    ridges = {i: ridge_starts(values_db[i], search_starts) for i in scenes}
     ridge_jobs = {i: [pool.submit(ridge_fit, values_db[i], r, envelope) for r in ridges[i][:SEARCH_STARTS_CLEAR]]
                   for i in scenes}
 
@@ -869,7 +871,7 @@ def fit_all(
     local = {key: job.result() for key, job in local_jobs.items()}
     found: dict[tuple[int, int], SignalFit] = {}
     for key in keys:
-        count = SEARCH_STARTS_CLEAR if clear(key) else SEARCH_STARTS
+        count = SEARCH_STARTS_CLEAR if clear(key) else search_starts
         fits = [job.result() for job in ridge_jobs[key[0]][:count]]
         if fits:
             found[key] = max(fits, key=lambda f: f.gain)
