@@ -1,6 +1,6 @@
 """How far the signal fit's refined estimates lie from the truth, by the fit's strength.
 
-    python benchmarks/bench_fit_std.py [--model PATH] [--n 2000] [--seed 7] [--fast]
+    python benchmarks/bench_fit_std.py [--model PATH] [--n 2000] [--seed 7] [--taper 0.2 --envelope auto] [--fast]
     python benchmarks/bench_fit_std.py --tables-from benchmarks/results/fit_std_seed7.json
 
 The calibration behind `chirploc.refine_signal.FIT_STD_BY_LR`, the uncertainty (a std per
@@ -18,8 +18,11 @@ The end time is read as start time plus duration, so its error is the sum of the
 writes them back to FILE (for a change to FIT_STD_BY_LR or to the quantities tabled).
 
 Calibrate on one seed (the default, 7) and check on another: `--seed 2024` is the
-benchmark's held-out set (`benchmarks/run.py`). Writes benchmarks/results/fit_std_seed<SEED>.json
-(results/smoke/ with --fast) and prints the tables.
+benchmark's held-out set (`benchmarks/run.py`). `--taper` sets the scene's Tukey taper (0: sweeps that
+start and stop abruptly) and `--envelope` the envelope the fits assume (`chirploc.refine_signal.ENVELOPES`,
+`predict --envelope`), to check the stated stds where sweeps are not the scene's own.
+Writes benchmarks/results/fit_std_seed<SEED>.json (fit_std_seed<SEED>_taper<T>_<ENVELOPE>.json for
+another taper or envelope; results/smoke/ with --fast) and prints the tables.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from chirploc.evaluate import load_eval_data
 from chirploc.parallel import fit_pool
 from chirploc.predict import load_model
 from chirploc.refine_signal import (
-    DT_S, FIT_STD_BY_LR, MIN_LR, PLACE_MIN_LR, SEARCH_STARTS, chosen_fit, fit_all, fit_std, path_median,
+    DT_S, ENVELOPES, FIT_STD_BY_LR, MIN_LR, PLACE_MIN_LR, SEARCH_STARTS, TAPER, chosen_fit, fit_all, fit_std, path_median,
 )
 
 RESULTS = Path(__file__).parent / "results"
@@ -91,6 +94,8 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     parser.add_argument("--n", type=int, default=2000, help="windows (default 2000)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the windows (default 7; 2024 is the benchmark's held-out set)")
+    parser.add_argument("--taper", type=float, default=TAPER, help="the scene's Tukey taper fraction (default %(default)s; 0: abrupt)")
+    parser.add_argument("--envelope", choices=tuple(ENVELOPES), default="auto", help="the envelope the fits assume (default auto)")
     parser.add_argument("--fast", action="store_true", help="40 windows, written under results/smoke/")
     parser.add_argument("--tables-from", type=Path, default=None, help="a results file: recompute its tables from its fits")
     args = parser.parse_args()
@@ -101,7 +106,8 @@ def main() -> None:
         return
     n = 40 if args.fast else args.n
 
-    batch = load_eval_data("signal", n=n, seed=args.seed)
+    scene = "signal" if args.taper == TAPER else f"signal:taper={args.taper:g}"
+    batch = load_eval_data(scene, n=n, seed=args.seed)
     found = load_model(args.model).predict_spectrograms([batch.spectrogram(i) for i in range(n)], refine=False)
     offset = float(batch.times_s[0]) - DT_S / 2  # as refine_signal places the local time axis
     # each window's likeliest answer (refine_signal refines it whatever its presence)
@@ -110,7 +116,7 @@ def main() -> None:
     local, searched = {}, {}
     with fit_pool(None, jobs=len(keys) * (1 + SEARCH_STARTS)) as pool, tqdm(total=len(keys), desc="windows fitted", unit="window") as bar:
         for lo in range(0, len(keys), 64):
-            part = fit_all(pool, batch.values, found, keys[lo : lo + 64], offset)
+            part = fit_all(pool, batch.values, found, keys[lo : lo + 64], offset, args.envelope)
             local.update(part[0])
             searched.update(part[1])
             bar.update(len(keys[lo : lo + 64]))
@@ -126,14 +132,16 @@ def main() -> None:
         got = (fit.start_time_s + offset, fit.duration_s, fit.start_freq_hz, fit.end_freq_hz)
         fits.append([round(2 * fit.gain, 2), *(round(g - float(getattr(lab, q)[i, 0]), 4) for g, q in zip(got, FITTED))])
     meta = {
-        "model": str(args.model or "shipped"), "seed": args.seed, "windows": n,
+        "model": str(args.model or "shipped"), "seed": args.seed, "windows": n, "scene_taper": args.taper, "envelope": args.envelope,
         "accepted": len(fits), "kept_network_answer": len(keys) - len(fits), "fit_seconds": seconds,
     }
     print(f"{len(fits)} of {len(keys)} windows refined ({meta['kept_network_answer']} kept the network's answer), "
           f"{seconds:.0f} s of fitting")
     out_dir = RESULTS / "smoke" if args.fast else RESULTS
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_tables(meta, fits, out_dir / f"fit_std_seed{args.seed}.json")
+    own = args.taper == TAPER and args.envelope == "auto"
+    name = f"fit_std_seed{args.seed}.json" if own else f"fit_std_seed{args.seed}_taper{args.taper:g}_{args.envelope}.json"
+    write_tables(meta, fits, out_dir / name)
 
 
 def write_tables(meta: dict, fits: list[list[float]], path: Path) -> None:
