@@ -10,8 +10,9 @@ takes them, and refitted as `refine_signal` refits them
 (`fit_all`, `chosen_fit`, `path_median`); for each fit that moves a window's likeliest answer, its
 likelihood-ratio statistic over "no chirp" (2 * gain) and its errors against the truth.
 Per band of the statistic: the RMS error of each quantity (what a band states as its std),
-the median absolute error, and the share of errors within one and two of the stds
-`FIT_STD_BY_LR` states now. The bands are `FIT_STD_BY_LR`'s own and a finer grid.
+the median absolute error, and the share of errors within one and two of the stds the answers
+state (`stated_std`: `FIT_STD_BY_LR`'s, widened where the envelope is undecided). The bands are
+`FIT_STD_BY_LR`'s own and a finer grid.
 
 The end time is read as start time plus duration, so its error is the sum of theirs.
 `--tables-from FILE` recomputes the tables from the fits a run wrote, fitting nothing, and
@@ -40,6 +41,7 @@ from chirploc.parallel import fit_pool
 from chirploc.predict import load_model
 from chirploc.refine_signal import (
     DT_S, ENVELOPES, FIT_STD_BY_LR, MIN_LR, PLACE_MIN_LR, SEARCH_STARTS, TAPER, chosen_fit, fit_all, fit_std, path_median,
+    stated_std,
 )
 
 RESULTS = Path(__file__).parent / "results"
@@ -48,7 +50,8 @@ QUANTITIES = (*FITTED, "end_time_s")
 WHAT = (
     "errors of the signal fit's refinements (accepted or placing) of the likeliest network answer, by the fit's "
     "likelihood-ratio statistic over 'no chirp'; the end time's is the sum of the start time's and the duration's; "
-    "'within_*_stated_std': share of errors within the std FIT_STD_BY_LR states now"
+    "'within_*_stated_std': share of errors within the std the refined answer states (stated_std; in files written "
+    "before fits recorded it, the std FIT_STD_BY_LR states now)"
 )
 FINE_EDGES = (PLACE_MIN_LR, MIN_LR, 200.0, 300.0, 400.0, 600.0, 800.0, 1200.0, 1600.0, 2400.0, 3200.0, 6400.0)
 
@@ -130,7 +133,8 @@ def main() -> None:
             continue
         fit = path_median(batch.values[i], fit)
         got = (fit.start_time_s + offset, fit.duration_s, fit.start_freq_hz, fit.end_freq_hz)
-        fits.append([round(2 * fit.gain, 2), *(round(g - float(getattr(lab, q)[i, 0]), 4) for g, q in zip(got, FITTED))])
+        fits.append([round(2 * fit.gain, 2), *(round(g - float(getattr(lab, q)[i, 0]), 4) for g, q in zip(got, FITTED)),
+                     *(round(v, 4) for v in stated_std(fit).values())])
     meta = {
         "model": str(args.model or "shipped"), "seed": args.seed, "windows": n, "scene_taper": args.taper, "envelope": args.envelope,
         "accepted": len(fits), "kept_network_answer": len(keys) - len(fits), "fit_seconds": seconds,
@@ -145,11 +149,17 @@ def main() -> None:
 
 
 def write_tables(meta: dict, fits: list[list[float]], path: Path) -> None:
-    """The band tables of `fits` (rows: statistic, then the errors of FITTED) beside `meta`, printed and written to `path`."""
-    rows = np.array(fits, dtype=np.float64).reshape(-1, 1 + len(FITTED))
+    """The band tables of `fits` (rows: statistic, the errors of FITTED, then the stds stated for QUANTITIES;
+    rows written before the stds were recorded: those of `fit_std` for the statistic) beside `meta`,
+    printed and written to `path`."""
+    rows = np.array(fits, dtype=np.float64).reshape(len(fits), -1)
     lr_a = rows[:, 0]
-    err_a = np.column_stack([rows[:, 1:], rows[:, 1] + rows[:, 2]])  # the end time's error: start's plus duration's
-    std_a = np.array([[fit_std(v)[q] for q in QUANTITIES] for v in lr_a]).reshape(-1, len(QUANTITIES))
+    end = 1 + len(FITTED)
+    err_a = np.column_stack([rows[:, 1:end], rows[:, 1] + rows[:, 2]])  # the end time's error: start's plus duration's
+    if rows.shape[1] == end + len(QUANTITIES):
+        std_a = rows[:, end:]
+    else:
+        std_a = np.array([[fit_std(v)[q] for q in QUANTITIES] for v in lr_a]).reshape(-1, len(QUANTITIES))
     now_edges = tuple(max(lo, PLACE_MIN_LR) for lo, _ in FIT_STD_BY_LR)
     result = {
         "what": WHAT,
@@ -158,7 +168,7 @@ def write_tables(meta: dict, fits: list[list[float]], path: Path) -> None:
         "bands_now": band_table(lr_a, err_a, std_a, now_edges),
         "bands_fine": band_table(lr_a, err_a, std_a, FINE_EDGES),
         "all": band_table(lr_a, err_a, std_a, (PLACE_MIN_LR,)),
-        "fit_columns": ["lr", *(f"error_{q}" for q in FITTED)],
+        "fit_columns": ["lr", *(f"error_{q}" for q in FITTED), *(f"stated_std_{q}" for q in QUANTITIES)][: rows.shape[1]],
     }
     path.write_text(json_text(result, fits))
     print_table("bands of FIT_STD_BY_LR", result["bands_now"])

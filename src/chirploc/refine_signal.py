@@ -98,7 +98,7 @@ presence as it was.
 from __future__ import annotations
 
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
@@ -122,6 +122,13 @@ TAPER = 0.2  # the signal scene's Tukey taper fraction
 #: sweeps outside the scene) after the scene's taper; "tapered" and "abrupt" fit with the one.
 ENVELOPES: dict[str, tuple[float, tuple[float, ...]]] = {"auto": (TAPER, (0.0,)), "tapered": (TAPER, ()), "abrupt": (0.0, ())}
 TAPER_MARGIN = 15.0
+#: Where the envelope a fit keeps explains the data better than the other envelope tried by less
+#: than this (nats), the envelope is undecided: the stated stds (`stated_std`) include how far the
+#: two envelopes' fits lie apart. Faint abrupt sweeps under "auto" keep the taper with their ends read
+#: about 5 % of the duration out, and the stds of `FIT_STD_BY_LR` alone (measured on tapered sweeps)
+#: held for 23-58 % of their start times and durations at statistics 300-6,400
+#: (`python benchmarks/bench_fit_std.py --taper 0 --envelope auto`).
+ENVELOPE_CLEAR_NATS = TAPER_MARGIN
 #: The lowest end frequency a fit may take: rows 0 and 1 hold DC and the drift of 1/f noise (the
 #: ridge scan leaves them out too); a fit reaching into them from a wandering estimate found
 #: "chirps" at 1 Hz in pure noise.
@@ -138,7 +145,7 @@ _M = np.where(_M > N_SAMPLES - 1, 2 * (N_SAMPLES - 1) - _M, _M)  # mirror reflec
 
 #: Measured error (RMS, per quantity) of accepted fits by their likelihood-ratio statistic over
 #: "no chirp" (2 * gain): (lowest statistic of the band, std). The refined estimate's uncertainty
-#: is its band's std. From `python benchmarks/bench_fit_std.py --n 1000` (1,000 signal scenes of
+#: is its band's std (with the envelopes' disagreement where the envelope is undecided: `stated_std`). From `python benchmarks/bench_fit_std.py --n 1000` (1,000 signal scenes of
 #: seed 7, 985 fits accepted; the band below MIN_LR, of fits that only place an answer, from the 8 such
 #: fits of 996 in its run of 2026-12-03, whose other bands came out within 0.1 s and 1.5 Hz of these;
 #: run again with the network's answers given their ridges' sweep laws, as `predict` gives them: within
@@ -210,6 +217,14 @@ def fit_std(lr: float) -> dict[str, float]:
         if lr >= lowest:
             std = band
     return dict(std)
+
+
+def stated_std(fit: SignalFit) -> dict[str, float]:
+    """The std per quantity a refined answer states: the measured std of fits of its strength
+    (`fit_std`), and, where its envelope is undecided (`ENVELOPE_CLEAR_NATS`), the distance to the
+    other envelope's fit, added in quadrature."""
+    std = fit_std(2 * fit.gain)
+    return {q: float(np.hypot(v, fit.envelope_shift.get(q, 0.0))) for q, v in std.items()}
 
 
 def on_signal_grid(times_s: np.ndarray, freqs_hz: np.ndarray) -> bool:
@@ -361,6 +376,9 @@ class SignalFit:
     gain: float  # log-likelihood gain over "no chirp" (>= 0)
     start_gain: float  # the same for the starting estimate, its own law (profiled amplitude)
     evals: int
+    #: where the other envelope tried fits within ENVELOPE_CLEAR_NATS: |this fit - that fit| per
+    #: quantity (start_time_s, duration_s, start_freq_hz, end_freq_hz, end_time_s); else empty
+    envelope_shift: dict[str, float] = field(default_factory=dict)
 
 
 def _nelder_mead(prob: _Problem, x: np.ndarray, code: int, steps: np.ndarray, maxfev: int) -> tuple[np.ndarray, float]:
@@ -706,15 +724,30 @@ def fit_chirp(
 
     # the envelope: other tapers, each polished from the fit (its ends move with the taper)
     best = (taper, x, f - TAPER_MARGIN)
+    tried = [(taper, x, f)]
     for other in other_tapers:
         prob.taper = other
         xt, ft = _nelder_mead(prob, _retapered(x, code, taper, other), code, steps / 3, maxfev // 2)
+        tried.append((other, xt, ft))
         if ft < best[2]:
             best = (other, xt, ft)
     prob.taper, x = best[0], best[1]
     f, amp = prob.nll(x, code)
     return SignalFit(float(x[0]), float(x[1] - x[0]), float(x[2]), float(x[3]), code, prob.taper, amp, -f,
-                     start_gain, prob.evals)
+                     start_gain, prob.evals, _envelope_shift(x, f, [(xt, ft) for t, xt, ft in tried if t != prob.taper]))
+
+
+def _envelope_shift(x: np.ndarray, f: float, others: list[tuple[np.ndarray, float]]) -> dict[str, float]:
+    """|x - the likeliest of `others`| per quantity where that one's NLL is within ENVELOPE_CLEAR_NATS
+    of x's (`f`); else empty. x = (t0, t_end, f0, f1)."""
+    if not others:
+        return {}
+    xo, fo = min(others, key=lambda item: item[1])
+    if fo - f >= ENVELOPE_CLEAR_NATS:
+        return {}
+    d = np.abs(np.asarray(xo) - x)
+    return dict(start_time_s=float(d[0]), duration_s=float(abs((xo[1] - xo[0]) - (x[1] - x[0]))),
+                start_freq_hz=float(d[2]), end_freq_hz=float(d[3]), end_time_s=float(d[1]))
 
 
 def envelope_tapers(envelope: str) -> tuple[float, tuple[float, ...]]:
@@ -744,7 +777,8 @@ def refine_signal(
     replaced (dataclasses.replace) by the best fit's start time, duration, end frequencies
     (in the spectrogram's own time axis; each end at the median of its place along the fitted
     path, `path_median`) and sweep law, presence raised to `FIT_PRESENCE` if lower, uncertainty
-    the measured std of fits of its strength (`fit_std`, `FIT_STD_BY_LR`), unless the fit's
+    the measured std of fits of its strength (`stated_std`: `FIT_STD_BY_LR`, and the other envelope's
+    fit where the envelope is undecided), unless the fit's
     likelihood-ratio statistic over "no chirp" is below `min_lr` or the fit explains the data no
     better than the estimate itself. Then a fit from `place_lr` on may still place it, its presence
     unchanged (`placing_fit`); otherwise (as for the others) the estimate is returned unchanged. The
@@ -783,12 +817,12 @@ def refine_signal(
             est, start_time_s=fit.start_time_s + offset, duration_s=fit.duration_s,
             start_freq_hz=fit.start_freq_hz, end_freq_hz=fit.end_freq_hz, sweep=SWEEP_TYPES[fit.law],
             presence=max(est.presence, FIT_PRESENCE) if chosen[key][1] else est.presence,
-            uncertainty={**est.uncertainty, **fit_std(2 * fit.gain)},
+            uncertainty={**est.uncertainty, **stated_std(fit)},
         )
     for i, fit in further.items():
         extra = ChirpEstimate(
             fit.start_time_s + offset, fit.duration_s, fit.start_freq_hz, fit.end_freq_hz, SWEEP_TYPES[fit.law],
-            presence=FIT_PRESENCE, uncertainty=fit_std(2 * fit.gain),
+            presence=FIT_PRESENCE, uncertainty=stated_std(fit),
         )
         if not any(same_chirp(extra, e) for e in out[i] if e.presence >= min_presence):
             out[i].append(extra)
