@@ -13,7 +13,7 @@ from chirploc.evaluate import load_eval_data
 from chirploc.model import default_model_dir
 from chirploc.parallel import fit_pool
 from chirploc.refine_signal import (
-    ENVELOPE_CLEAR_NATS, FIT_PRESENCE, FIT_STD_BY_LR, MIN_LR, PLACE_MIN_LR, SEARCH_MIN_LR, TAPER, SignalFit,
+    FIT_PRESENCE, FIT_STD_BY_LR, PATH_TEMPERATURE, MIN_LR, PLACE_MIN_LR, SEARCH_MIN_LR, TAPER, SignalFit,
     _envelope_shift, _frequency_at, cell_overlap, fit_std, on_signal_grid, path_median, refine_signal, stated_std,
 )
 from chirploc.synth import get_scene
@@ -311,12 +311,16 @@ def test_where_the_envelope_is_undecided_the_stated_stds_cover_the_other_envelop
     assert tapered.start_time_s == auto.start_time_s  # the same fit, only its stated stds differ
 
 
-def test_envelope_shift_is_the_distance_to_the_other_envelope_only_while_it_is_close():
+def test_envelope_shift_is_the_distance_to_the_other_envelope_weighted_by_its_likelihood():
     x = np.array([10.0, 16.0, 20.0, 50.0])
     other = np.array([10.4, 15.6, 22.0, 48.0])
-    close = _envelope_shift(x, -500.0, [(other, -500.0 + ENVELOPE_CLEAR_NATS - 1)])
-    assert close == pytest.approx(dict(start_time_s=0.4, duration_s=0.8, start_freq_hz=2.0, end_freq_hz=2.0, end_time_s=0.4))
-    assert _envelope_shift(x, -500.0, [(other, -500.0 + ENVELOPE_CLEAR_NATS)]) == {}
+    apart = dict(start_time_s=0.4, duration_s=0.8, start_freq_hz=2.0, end_freq_hz=2.0, end_time_s=0.4)
+    # at least as likely as the fit kept: the whole distance
+    assert _envelope_shift(x, -500.0, [(other, -500.0)]) == pytest.approx(apart)
+    assert _envelope_shift(x, -500.0, [(other, -510.0)]) == pytest.approx(apart)
+    # less likely by 2 cell overlaps' worth of nats: e^-2 of it; the likeliest other envelope counts
+    close = _envelope_shift(x, -500.0, [(other, -500.0 + 2 * PATH_TEMPERATURE), (x + 5, -400.0)])
+    assert close == pytest.approx({q: v * np.exp(-2) for q, v in apart.items()})
     assert _envelope_shift(x, -500.0, []) == {}
     fit = SignalFit(10.0, 6.0, 20.0, 50.0, 0, TAPER, 1.0, 1000.0, 0.0, 0, envelope_shift=close)
     std = fit_std(2000.0)

@@ -122,13 +122,6 @@ TAPER = 0.2  # the signal scene's Tukey taper fraction
 #: sweeps outside the scene) after the scene's taper; "tapered" and "abrupt" fit with the one.
 ENVELOPES: dict[str, tuple[float, tuple[float, ...]]] = {"auto": (TAPER, (0.0,)), "tapered": (TAPER, ()), "abrupt": (0.0, ())}
 TAPER_MARGIN = 15.0
-#: Where the envelope a fit keeps explains the data better than the other envelope tried by less
-#: than this (nats), the envelope is undecided: the stated stds (`stated_std`) include how far the
-#: two envelopes' fits lie apart. Faint abrupt sweeps under "auto" keep the taper with their ends read
-#: about 5 % of the duration out, and the stds of `FIT_STD_BY_LR` alone (measured on tapered sweeps)
-#: held for 23-58 % of their start times and durations at statistics 300-6,400
-#: (`python benchmarks/bench_fit_std.py --taper 0 --envelope auto`).
-ENVELOPE_CLEAR_NATS = TAPER_MARGIN
 #: The lowest end frequency a fit may take: rows 0 and 1 hold DC and the drift of 1/f noise (the
 #: ridge scan leaves them out too); a fit reaching into them from a wandering estimate found
 #: "chirps" at 1 Hz in pure noise.
@@ -145,7 +138,8 @@ _M = np.where(_M > N_SAMPLES - 1, 2 * (N_SAMPLES - 1) - _M, _M)  # mirror reflec
 
 #: Measured error (RMS, per quantity) of accepted fits by their likelihood-ratio statistic over
 #: "no chirp" (2 * gain): (lowest statistic of the band, std). The refined estimate's uncertainty
-#: is its band's std (with the envelopes' disagreement where the envelope is undecided: `stated_std`). From `python benchmarks/bench_fit_std.py --n 1000` (1,000 signal scenes of
+#: is its band's std (widened by the other envelope's fit under "auto": `stated_std`). From
+#: `python benchmarks/bench_fit_std.py --n 1000` (1,000 signal scenes of
 #: seed 7, 985 fits accepted; the band below MIN_LR, of fits that only place an answer, from the 8 such
 #: fits of 996 in its run of 2026-12-03, whose other bands came out within 0.1 s and 1.5 Hz of these;
 #: run again with the network's answers given their ridges' sweep laws, as `predict` gives them: within
@@ -221,8 +215,12 @@ def fit_std(lr: float) -> dict[str, float]:
 
 def stated_std(fit: SignalFit) -> dict[str, float]:
     """The std per quantity a refined answer states: the measured std of fits of its strength
-    (`fit_std`), and, where its envelope is undecided (`ENVELOPE_CLEAR_NATS`), the distance to the
-    other envelope's fit, added in quadrature."""
+    (`fit_std`, measured on the scene's tapered sweeps) and, where the fit tried another envelope
+    ("auto"), the distance to that envelope's fit weighted by how likely it is against the one kept
+    (`SignalFit.envelope_shift`), added in quadrature. Faint abrupt sweeps under "auto" keep the taper
+    (`TAPER_MARGIN`) with their ends read about 5 % of the duration out; the stds of `fit_std` alone held
+    for 23-58 % of their start times and durations at statistics 300-6,400
+    (`python benchmarks/bench_fit_std.py --taper 0 --envelope auto`)."""
     std = fit_std(2 * fit.gain)
     return {q: float(np.hypot(v, fit.envelope_shift.get(q, 0.0))) for q, v in std.items()}
 
@@ -376,8 +374,9 @@ class SignalFit:
     gain: float  # log-likelihood gain over "no chirp" (>= 0)
     start_gain: float  # the same for the starting estimate, its own law (profiled amplitude)
     evals: int
-    #: where the other envelope tried fits within ENVELOPE_CLEAR_NATS: |this fit - that fit| per
-    #: quantity (start_time_s, duration_s, start_freq_hz, end_freq_hz, end_time_s); else empty
+    #: where another envelope was tried: |this fit - that envelope's fit| per quantity (start_time_s,
+    #: duration_s, start_freq_hz, end_freq_hz, end_time_s) times min(1, exp(-(its NLL - this fit's NLL) /
+    #: PATH_TEMPERATURE)), its likelihood against this fit's, tempered as the path medians are; else empty
     envelope_shift: dict[str, float] = field(default_factory=dict)
 
 
@@ -738,15 +737,15 @@ def fit_chirp(
 
 
 def _envelope_shift(x: np.ndarray, f: float, others: list[tuple[np.ndarray, float]]) -> dict[str, float]:
-    """|x - the likeliest of `others`| per quantity where that one's NLL is within ENVELOPE_CLEAR_NATS
-    of x's (`f`); else empty. x = (t0, t_end, f0, f1)."""
+    """|x - the likeliest of `others`| per quantity, weighted by that one's likelihood against x's
+    (NLL `f`), tempered by PATH_TEMPERATURE and at most 1 (`SignalFit.envelope_shift`); empty
+    without others. x = (t0, t_end, f0, f1)."""
     if not others:
         return {}
     xo, fo = min(others, key=lambda item: item[1])
-    if fo - f >= ENVELOPE_CLEAR_NATS:
-        return {}
-    d = np.abs(np.asarray(xo) - x)
-    return dict(start_time_s=float(d[0]), duration_s=float(abs((xo[1] - xo[0]) - (x[1] - x[0]))),
+    w = float(np.exp(-max(fo - f, 0.0) / PATH_TEMPERATURE))
+    d = w * np.abs(np.asarray(xo) - x)
+    return dict(start_time_s=float(d[0]), duration_s=w * abs(float((xo[1] - xo[0]) - (x[1] - x[0]))),
                 start_freq_hz=float(d[2]), end_freq_hz=float(d[3]), end_time_s=float(d[1]))
 
 
@@ -777,8 +776,8 @@ def refine_signal(
     replaced (dataclasses.replace) by the best fit's start time, duration, end frequencies
     (in the spectrogram's own time axis; each end at the median of its place along the fitted
     path, `path_median`) and sweep law, presence raised to `FIT_PRESENCE` if lower, uncertainty
-    the measured std of fits of its strength (`stated_std`: `FIT_STD_BY_LR`, and the other envelope's
-    fit where the envelope is undecided), unless the fit's
+    the measured std of fits of its strength (`stated_std`: `FIT_STD_BY_LR`'s, widened by the other
+    envelope's fit as far as that one is likely), unless the fit's
     likelihood-ratio statistic over "no chirp" is below `min_lr` or the fit explains the data no
     better than the estimate itself. Then a fit from `place_lr` on may still place it, its presence
     unchanged (`placing_fit`); otherwise (as for the others) the estimate is returned unchanged. The
