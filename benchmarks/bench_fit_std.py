@@ -11,7 +11,7 @@ takes them, and refitted as `refine_signal` refits them
 likelihood-ratio statistic over "no chirp" (2 * gain) and its errors against the truth.
 Per band of the statistic: the RMS error of each quantity (what a band states as its std),
 the median absolute error, and the share of errors within one and two of the stds the answers
-state (`stated_std`: `FIT_STD_BY_LR`'s, widened where the envelope is undecided). The bands are
+state (`stated_std`: `FIT_STD_BY_LR`'s, widened by the other envelope's fit under auto). The bands are
 `FIT_STD_BY_LR`'s own and a finer grid.
 
 The end time is read as start time plus duration, so its error is the sum of theirs.

@@ -72,7 +72,7 @@ def test_rough_estimates_brought_to_truth(clear):
         old = ests[i][0]
         assert new is not old
         assert new.presence == max(old.presence, FIT_PRESENCE)
-        # every std is the fit's (`stated_std`: its band's, widened where the envelope is undecided), the end
+        # every std is the fit's (`stated_std`: its band's, widened by the other envelope's fit), the end
         # time's too (the network's, 9.9 s, is no longer true of the fit)
         assert all(min(b[1][q] for b in FIT_STD_BY_LR) <= new.uncertainty[q] < 2.0 for q in (*QUANTITIES, "end_time_s"))
         assert abs(new.start_time_s - lab.start_time_s[i, 0]) < 0.25
@@ -146,7 +146,7 @@ def test_a_weak_fit_places_a_doubted_estimate_but_does_not_say_a_chirp_is_there(
     assert abs(new.start_freq_hz - lab.start_freq_hz[i, 0]) < 1.0
     assert abs(new.end_freq_hz - lab.end_freq_hz[i, 0]) < 1.0
     assert new.presence == est.presence < PRESENCE_THRESHOLD
-    # what such weak fits were measured to err by (a little more where the envelope is undecided: `stated_std`)
+    # what such weak fits were measured to err by (a little more for the other envelope's fit: `stated_std`)
     weak = FIT_STD_BY_LR[0][1]
     assert {q: new.uncertainty[q] for q in weak} == pytest.approx(weak, rel=0.1)
     assert all(new.uncertainty[q] >= v for q, v in weak.items())
