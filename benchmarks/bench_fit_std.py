@@ -152,9 +152,9 @@ def write_tables(meta: dict, fits: list[list[float]], path: Path) -> None:
     """The band tables of `fits` (rows: statistic, the errors of FITTED, then the stds stated for QUANTITIES;
     rows written before the stds were recorded: those of `fit_std` for the statistic) beside `meta`,
     printed and written to `path`."""
-    rows = np.array(fits, dtype=np.float64).reshape(len(fits), -1)
-    lr_a = rows[:, 0]
     end = 1 + len(FITTED)
+    rows = np.array(fits, dtype=np.float64).reshape(-1, len(fits[0]) if fits else end)
+    lr_a = rows[:, 0]
     err_a = np.column_stack([rows[:, 1:end], rows[:, 1] + rows[:, 2]])  # the end time's error: start's plus duration's
     if rows.shape[1] == end + len(QUANTITIES):
         std_a = rows[:, end:]

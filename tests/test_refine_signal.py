@@ -13,7 +13,7 @@ from chirploc.evaluate import load_eval_data
 from chirploc.model import default_model_dir
 from chirploc.parallel import fit_pool
 from chirploc.refine_signal import (
-    FIT_PRESENCE, FIT_STD_BY_LR, PATH_TEMPERATURE, MIN_LR, PLACE_MIN_LR, SEARCH_MIN_LR, TAPER, SignalFit,
+    FIT_PRESENCE, FIT_STD_BY_LR, MIN_LR, PATH_TEMPERATURE, PLACE_MIN_LR, SEARCH_MIN_LR, TAPER, SignalFit,
     _envelope_shift, _frequency_at, cell_overlap, fit_std, on_signal_grid, path_median, refine_signal, stated_std,
 )
 from chirploc.synth import get_scene
