@@ -14,7 +14,8 @@ it and the climb from the truth, and (c) (b) hedged with hindsight where its rid
 (`located_probability` below 1: as likely noise as not, so hedged): per quantity, the point between the
 ridge's label centres and the generator's mean labels that lies closest to the truth; those scenes;
 and how much of (b)'s squared error lies in the weak ones. No hedge of the weak ridges towards the
-generator's mean (`hedged_centres`, whatever its `located_probability` below z 40) does better than (c).
+generator's mean (`hedged_centres`, whatever its `located_probability` below z 40) has smaller squared
+errors than (c).
 
 Writes benchmarks/results/fit_oracle_c100k.json (fit_oracle_c100k_seed<S>.json for another seed than
 2024; results/smoke/ with --fast) and prints the table.
@@ -34,7 +35,9 @@ from bench_fit_oracle import label_table
 from chirploc.evaluate import load_eval_data
 from chirploc.metrics import regression_metrics
 from chirploc.predict import NETWORK_ONLY, load_model
-from chirploc.refine import fit_estimate, fit_scene, hedged_centres, integers_of, label_centres, label_prior, located_probability
+from chirploc.refine import (
+    fit_estimate, fit_scene, hedged_centres, integers_of, label_centres, label_prior, located_probability,
+)
 
 RESULTS = Path(__file__).parent / "results"
 QUANTITIES = ("start_time_s", "start_freq_hz", "end_freq_hz")
@@ -85,7 +88,7 @@ def main() -> None:
         "what": "ChirpLoc100K: the fit from the network's answer ('fit', as predict answers) and the better scoring of it and a "
         "climb from the true chirp's integers ('best': the likelihood's maximum), both hedged as predict hedges; "
         "best_hindsight_hedge: 'best', where its ridge is weak (located_probability < 1) the point between its label centres "
-        "and the generator's mean labels closest to the truth, per quantity (no hedge of those towards the mean does better); "
+        "and the generator's mean labels closest to the truth, per quantity (no hedge of those towards the mean has smaller squared errors); "
         "noise_outscores_chirp: scenes where the fit scores above the climb from the truth and is not the chirp",
         "seed": args.seed, "scenes": n, "seconds": seconds,
         "metrics": {name: {q: regression_metrics(truth[:, c], a[:, c]) for c, q in enumerate(QUANTITIES)} for name, a in answers.items()},
@@ -106,7 +109,7 @@ def main() -> None:
     print(f"{n} scenes (seed {args.seed}), {seconds:.0f} s")
     print("answer                          " + "  ".join(f"{q + ' r / MAE':>26s}" for q in QUANTITIES))
     for name, label in (("fit", "fit from the network (predict)"), ("best", "better of it and truth's climb"),
-                        ("best_hindsight_hedge", "that, weak ones hedged in hindsight")):
+                        ("best_hindsight_hedge", "that, weak hedged in hindsight")):
         print(f"{label:32s}" + "  ".join(f"{m['pearson_r']:17.4f} / {m['mae']:6.3f}" for m in result["metrics"][name].values()))
     print(f"the noise outscores the chirp in {len(outscored)} scenes: " + ", ".join(str(o["scene"]) for o in outscored))
     w = result["weak_best_ridge"]
