@@ -7,7 +7,7 @@ Writes, in DIR (default benchmarks/results; with --fast benchmarks/results/smoke
 smoke run never overwrites measured results):
 
 - accuracy.json: on held-out faithful data (the chirploc100k scene, seed 2024, n = 2000;
-  300 with --fast) the chirploc model (the shipped one unless --model) as `predict` runs
+  100 with --fast) the chirploc model (the shipped one unless --model) as `predict` runs
   it (its network refined by the forward-model fit of `chirploc.refine` on ChirpLoc100K's
   grid and of `chirploc.refine_signal` on the signal grid), its network alone, and the
   ridge baseline, scored by `chirploc.evaluate`: Pearson r, MAE and RMSE per target
@@ -36,7 +36,7 @@ smoke run never overwrites measured results):
 
 Every figure is measured in the same run as what it is compared with. A full run took 41
 minutes on a 2-core CPU (the last one, before the signal fit ran in worker processes; the quick
-preset's training is about 9 of them), --fast under 2. `--only accuracy` (or inference, training; repeatable) runs those
+preset's training is about 9 of them), --fast about 4 (measured 2026-12-04). `--only accuracy` (or inference, training; repeatable) runs those
 sections alone, keeps the other sections' JSON files, and rewrites README_table.md from all of them.
 Timings are only meaningful on an otherwise idle machine: the load average at the start
 is recorded in the machine block.
@@ -220,8 +220,9 @@ def run_inference(model, fast: bool, work: Path) -> dict[str, Any]:
     from chirploc.evaluate import load_eval_data
     from chirploc.predict import NETWORK_ONLY
 
-    b1_runs, b1_warm = (10, 2) if fast else (50, 5)
-    b64_runs, b64_warm = (3, 1) if fast else (7, 1)
+    # --fast: one pass of each batch of 64; the fits make a signal batch take a minute or more
+    b1_runs, b1_warm = (3, 1) if fast else (50, 5)
+    b64_runs, b64_warm = (1, 0) if fast else (7, 1)
     ref_b1_runs, ref_b1_warm = (3, 1) if fast else (50, 3)
     ref_batch, ref_runs, ref_warm = (8, 2, 1) if fast else (64, 7, 1)
 
@@ -589,7 +590,7 @@ def rewrite_tables(out_dir: Path, model: str | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fast", action="store_true", help="smoke sizes (under 2 minutes): figures are not results")
+    parser.add_argument("--fast", action="store_true", help="smoke sizes (about 4 minutes here): figures are not results")
     parser.add_argument("--model", default=None, help="model folder to benchmark (default: the shipped model)")
     parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results, smoke/ under it with --fast)")
     parser.add_argument("--data-mode", choices=("fast", "full", "reuse", "skip"), default=None,
@@ -629,7 +630,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="chirploc-bench-") as tmp:
         runners: dict[str, Callable[[], dict[str, Any]]] = {
-            "accuracy": lambda: run_accuracy(model, 300 if args.fast else 2000),
+            "accuracy": lambda: run_accuracy(model, 100 if args.fast else 2000),
             "inference": lambda: run_inference(model, args.fast, Path(tmp)),  # tmp: the ONNX export
             "training": lambda: run_training(args.fast),
         }
