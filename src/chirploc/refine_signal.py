@@ -721,16 +721,13 @@ def fit_chirp(
         if f2 < f - 1.0:
             x, f = _nelder_mead(prob, x2, code, steps, maxfev)
 
-    # the envelope: other tapers, each polished from the fit (its ends move with the taper)
-    best = (taper, x, f - TAPER_MARGIN)
+    # the envelope: other tapers, each polished from the fit (its ends move with the taper); another
+    # is kept only where it fits better by TAPER_MARGIN (the first of equals: the fit's own taper)
     tried = [(taper, x, f)]
     for other in other_tapers:
         prob.taper = other
-        xt, ft = _nelder_mead(prob, _retapered(x, code, taper, other), code, steps / 3, maxfev // 2)
-        tried.append((other, xt, ft))
-        if ft < best[2]:
-            best = (other, xt, ft)
-    prob.taper, x = best[0], best[1]
+        tried.append((other, *_nelder_mead(prob, _retapered(x, code, taper, other), code, steps / 3, maxfev // 2)))
+    prob.taper, x, _ = min(tried, key=lambda item: item[2] - (TAPER_MARGIN if item[0] == taper else 0.0))
     f, amp = prob.nll(x, code)
     return SignalFit(float(x[0]), float(x[1] - x[0]), float(x[2]), float(x[3]), code, prob.taper, amp, -f,
                      start_gain, prob.evals, _envelope_shift(x, f, [(xt, ft) for t, xt, ft in tried if t != prob.taper]))
